@@ -1,0 +1,152 @@
+//! `OsPoller`: the platform's poller, the same code over every backend.
+
+use crate::registry::Shared;
+use crate::timeout::Timeout;
+use crate::{sys, Event, EventObject, Poller, Registration, Registry, Waker};
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::Duration;
+
+/// The platform's poller: epoll on Linux, kqueue on macOS, iOS and the BSDs.
+///
+/// It owns the kernel queue (close-on-exec, closed on drop) and one event buffer of
+/// [`capacity`](Self::capacity) entries, allocated up front: waiting allocates nothing.
+/// It never closes the fds registered in it.
+///
+/// `OsPoller` is `Send + Sync`. Waiting takes `&mut self`; to register from other threads
+/// meanwhile, use a [`Registry`], and to interrupt a wait, a [`Waker`].
+pub struct OsPoller {
+    registry: Registry,
+    /// The kernel's event buffer; its capacity is the most events one wait returns.
+    events: Vec<Event>,
+    /// The seed API's view of `events`, filled by `wait`; allocated on first use.
+    objects: Vec<EventObject>,
+}
+
+impl OsPoller {
+    /// Events returned by one wait of a poller made with [`Poller::new`]: 1,024, which costs
+    /// 12 KiB for the kernel buffer on Linux x86_64 (16 bytes an event on other 64-bit
+    /// targets, 32 with kqueue) plus 8 KiB once the seed `wait` is used.
+    pub const DEFAULT_CAPACITY: usize = 1024;
+
+    /// The most events one wait returns.
+    pub fn capacity(&self) -> usize {
+        self.events.capacity()
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.registry.shared
+    }
+
+    /// One kernel wait, with the wake-up event (if any) taken out.
+    #[inline]
+    fn select(&mut self, timeout: Timeout) -> io::Result<()> {
+        let shared = &*self.registry.shared;
+        shared.selector.select(&mut self.events, timeout)?;
+        shared.take_wake(&mut self.events);
+        Ok(())
+    }
+
+    /// `select`, then the events as seed-API objects.
+    fn select_objects(&mut self, timeout: Timeout) -> io::Result<&[EventObject]> {
+        self.select(timeout)?;
+        if self.objects.capacity() < self.events.len() {
+            self.objects
+                .try_reserve_exact(self.events.capacity())
+                .map_err(|_| out_of_memory())?;
+        }
+        self.objects.clear();
+        self.objects.extend(self.events.iter().map(Event::object));
+        Ok(&self.objects)
+    }
+}
+
+/// The most events the kernel fills in one call.
+const MAX_CAPACITY: usize = i32::MAX as usize / std::mem::size_of::<sys::RawEvent>();
+
+#[cold]
+fn out_of_memory() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::OutOfMemory,
+        "cannot allocate the event buffer",
+    )
+}
+
+impl Poller for OsPoller {
+    fn new() -> io::Result<Self> {
+        Self::with_capacity(Self::DEFAULT_CAPACITY)
+    }
+
+    fn with_capacity(capacity: usize) -> io::Result<Self> {
+        if capacity == 0 || capacity > MAX_CAPACITY {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("capacity must be 1..={MAX_CAPACITY}"),
+            ));
+        }
+        let mut events = Vec::new();
+        events
+            .try_reserve_exact(capacity)
+            .map_err(|_| out_of_memory())?;
+        Ok(OsPoller {
+            registry: Registry {
+                shared: Shared::new()?,
+            },
+            events,
+            objects: Vec::new(),
+        })
+    }
+
+    fn add(&self, event: EventObject) -> io::Result<()> {
+        self.registry.add(event)
+    }
+
+    fn delete(&self, fd: RawFd) -> io::Result<()> {
+        self.registry.delete(fd)
+    }
+
+    fn wait(&mut self, timeout_ms: i32) -> io::Result<&[EventObject]> {
+        self.select_objects(Timeout::from_millis(timeout_ms)?)
+    }
+
+    fn add_with(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
+        self.registry.add_with(fd, registration)
+    }
+
+    fn modify(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
+        self.registry.modify(fd, registration)
+    }
+
+    #[inline]
+    fn poll(&mut self, timeout: Option<Duration>) -> io::Result<&[Event]> {
+        self.select(Timeout::from_duration(timeout))?;
+        Ok(&self.events)
+    }
+
+    fn wait_timeout(&mut self, timeout: Option<Duration>) -> io::Result<&[EventObject]> {
+        self.select_objects(Timeout::from_duration(timeout))
+    }
+
+    fn waker(&self) -> io::Result<Waker> {
+        self.registry.shared.waker()
+    }
+
+    fn registry(&self) -> io::Result<Registry> {
+        Ok(self.registry.clone())
+    }
+}
+
+impl AsRawFd for OsPoller {
+    fn as_raw_fd(&self) -> RawFd {
+        self.shared().selector.as_raw_fd()
+    }
+}
+
+impl std::fmt::Debug for OsPoller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OsPoller")
+            .field("fd", &self.as_raw_fd())
+            .field("capacity", &self.capacity())
+            .finish()
+    }
+}

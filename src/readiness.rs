@@ -1,0 +1,79 @@
+//! The readiness the kernel reported for one event.
+
+use crate::interest::write_flags;
+use std::fmt;
+
+/// What the kernel reported as ready for one event.
+///
+/// Readable and writable are reported on every platform; the other flags are hints a portable
+/// program may use to skip a read that would only find end of stream or an error. Always be
+/// ready for the I/O call itself to say `WouldBlock`, end of stream, or an error.
+///
+/// | Flag | epoll | kqueue |
+/// |------|-------|--------|
+/// | [`is_readable`](Readiness::is_readable) | `EPOLLIN` | `EVFILT_READ` |
+/// | [`is_writable`](Readiness::is_writable) | `EPOLLOUT` | `EVFILT_WRITE` |
+/// | [`is_read_closed`](Readiness::is_read_closed) | `EPOLLRDHUP` or `EPOLLHUP` | `EV_EOF` on `EVFILT_READ` |
+/// | [`is_write_closed`](Readiness::is_write_closed) | `EPOLLHUP`, or `EPOLLERR` | `EV_EOF` on `EVFILT_WRITE` |
+/// | [`is_error`](Readiness::is_error) | `EPOLLERR` | `EV_ERROR`, or `EV_EOF` with a socket error in `fflags` |
+/// | [`is_priority`](Readiness::is_priority) | `EPOLLPRI` | never (kqueue has no separate priority readiness) |
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Readiness(u8);
+
+impl Readiness {
+    pub(crate) const READABLE: u8 = 1;
+    pub(crate) const WRITABLE: u8 = 1 << 1;
+    pub(crate) const READ_CLOSED: u8 = 1 << 2;
+    pub(crate) const WRITE_CLOSED: u8 = 1 << 3;
+    pub(crate) const ERROR: u8 = 1 << 4;
+    pub(crate) const PRIORITY: u8 = 1 << 5;
+
+    /// Builds a readiness from the `Readiness::*` bit constants (backends only).
+    pub(crate) const fn from_bits(bits: u8) -> Readiness {
+        Readiness(bits)
+    }
+
+    /// Data, a connection or end of stream can be read without blocking.
+    pub const fn is_readable(self) -> bool {
+        self.0 & Self::READABLE != 0
+    }
+
+    /// Data can be written without blocking, or a connect finished.
+    pub const fn is_writable(self) -> bool {
+        self.0 & Self::WRITABLE != 0
+    }
+
+    /// The peer will send nothing more: a read would return end of stream.
+    pub const fn is_read_closed(self) -> bool {
+        self.0 & Self::READ_CLOSED != 0
+    }
+
+    /// Writing can no longer succeed: the peer is gone or the connection failed.
+    pub const fn is_write_closed(self) -> bool {
+        self.0 & Self::WRITE_CLOSED != 0
+    }
+
+    /// The fd has a pending error (for a socket, read it with `SO_ERROR`).
+    pub const fn is_error(self) -> bool {
+        self.0 & Self::ERROR != 0
+    }
+
+    /// Priority (out-of-band) data can be read.
+    pub const fn is_priority(self) -> bool {
+        self.0 & Self::PRIORITY != 0
+    }
+}
+
+impl fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flags = [
+            (self.is_readable(), "READABLE"),
+            (self.is_writable(), "WRITABLE"),
+            (self.is_read_closed(), "READ_CLOSED"),
+            (self.is_write_closed(), "WRITE_CLOSED"),
+            (self.is_error(), "ERROR"),
+            (self.is_priority(), "PRIORITY"),
+        ];
+        write_flags(f, "NONE", &flags)
+    }
+}

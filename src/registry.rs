@@ -1,0 +1,172 @@
+//! Registration, shared by a poller and every [`Registry`] and [`Waker`] cloned from it.
+
+use crate::{sys, word, Event, EventObject, Registration, Waker};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// The state a poller shares with its registries and wakers.
+pub(crate) struct Shared {
+    pub(crate) selector: sys::Selector,
+    /// Created by the first call to `waker()`.
+    pub(crate) wake_source: OnceLock<sys::WakeSource>,
+    /// Set by the first wake after a wait returned, cleared when the wait sees the wake event:
+    /// later wakes in between are already covered and make no system call.
+    pub(crate) notified: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn new() -> io::Result<Arc<Shared>> {
+        Ok(Arc::new(Shared {
+            selector: sys::Selector::new()?,
+            wake_source: OnceLock::new(),
+            notified: AtomicBool::new(false),
+        }))
+    }
+
+    fn check(&self, fd: RawFd) -> io::Result<()> {
+        if fd < 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "fd is negative",
+            ));
+        }
+        if fd == self.selector.as_raw_fd() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a poller cannot watch its own fd",
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_registration(&self, fd: RawFd, reg: &Registration) -> io::Result<()> {
+        self.check(fd)?;
+        if reg.interest().is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a registration needs at least one interest",
+            ));
+        }
+        Ok(())
+    }
+
+    fn add(&self, fd: RawFd, reg: Registration) -> io::Result<()> {
+        self.check_registration(fd, &reg)?;
+        let word = word::pack(fd, reg.kind(), reg.key());
+        self.selector.add(fd, word, reg.interest(), reg.mode())
+    }
+
+    fn modify(&self, fd: RawFd, reg: Registration) -> io::Result<()> {
+        self.check_registration(fd, &reg)?;
+        let word = word::pack(fd, reg.kind(), reg.key());
+        self.selector.modify(fd, word, reg.interest(), reg.mode())
+    }
+
+    fn delete(&self, fd: RawFd) -> io::Result<()> {
+        self.check(fd)?;
+        self.selector.delete(fd)
+    }
+
+    pub(crate) fn waker(self: &Arc<Self>) -> io::Result<Waker> {
+        if self.wake_source.get().is_none() {
+            let source = sys::WakeSource::new(&self.selector)?;
+            // Another thread may have won the race; dropping our source closes its fd, which
+            // also ends its registration.
+            let _ = self.wake_source.set(source);
+        }
+        Ok(Waker::new(Arc::clone(self)))
+    }
+
+    /// Removes the wake event from `events`, if present, and re-enables wake notifications.
+    #[inline]
+    pub(crate) fn take_wake(&self, events: &mut Vec<Event>) {
+        if self.wake_source.get().is_none() {
+            return;
+        }
+        if let Some(i) = events.iter().position(Event::is_wake) {
+            events.swap_remove(i);
+            self.notified.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// A handle for adding, modifying and deleting registrations, usable from any thread while
+/// the poller waits.
+///
+/// Get one from [`Poller::registry`](crate::Poller::registry); clone it freely. Registration
+/// goes straight to the kernel (`epoll_ctl` / `kevent`), so a waiting thread takes no lock and
+/// a registration made while it waits is seen by that same wait.
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// use pollio::{OsPoller, Poller, Registration};
+/// use std::io::Write;
+/// use std::os::unix::net::UnixStream;
+///
+/// let mut poller = OsPoller::new()?;
+/// let registry = poller.registry()?;
+/// let (a, mut b) = UnixStream::pair()?;
+///
+/// let thread = std::thread::spawn(move || -> std::io::Result<UnixStream> {
+///     registry.register(&a, Registration::client(1))?;
+///     b.write_all(b"x")?;
+///     Ok(a)
+/// });
+/// let events = poller.poll(None)?;
+/// assert_eq!(events[0].key(), 1);
+/// # let _ = thread.join().unwrap()?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Registry {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Registry {
+    /// Registers `event.fd` for readability, level-triggered, with key 0 (the seed `add`).
+    pub fn add(&self, event: EventObject) -> io::Result<()> {
+        self.shared.add(event.fd, Registration::new(event.kind, 0))
+    }
+
+    /// Registers the raw `fd` as `registration` describes.
+    pub fn add_with(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
+        self.shared.add(fd, registration)
+    }
+
+    /// Replaces the interest, mode, kind and key of the registered raw `fd`; re-arms a
+    /// oneshot registration.
+    pub fn modify(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
+        self.shared.modify(fd, registration)
+    }
+
+    /// Removes the raw `fd` from the poller.
+    pub fn delete(&self, fd: RawFd) -> io::Result<()> {
+        self.shared.delete(fd)
+    }
+
+    /// Registers `fd` as `registration` describes.
+    pub fn register(&self, fd: impl AsFd, registration: Registration) -> io::Result<()> {
+        self.shared.add(fd.as_fd().as_raw_fd(), registration)
+    }
+
+    /// Replaces the registration of `fd` (see [`modify`](Self::modify)).
+    pub fn reregister(&self, fd: impl AsFd, registration: Registration) -> io::Result<()> {
+        self.shared.modify(fd.as_fd().as_raw_fd(), registration)
+    }
+
+    /// Removes `fd` from the poller.
+    pub fn deregister(&self, fd: impl AsFd) -> io::Result<()> {
+        self.shared.delete(fd.as_fd().as_raw_fd())
+    }
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("fd", &self.shared.selector.as_raw_fd())
+            .finish()
+    }
+}

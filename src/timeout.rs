@@ -1,0 +1,107 @@
+//! Turning the caller's timeout into what the kernel call takes.
+
+use std::io;
+use std::time::Duration;
+
+/// A validated wait timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Timeout {
+    /// Block until something is ready.
+    Forever,
+    /// Whole milliseconds, `0..=i32::MAX`: every backend takes these in one call.
+    Millis(i32),
+    /// A duration with a sub-millisecond part, or too long for an `i32` of milliseconds.
+    Precise(Duration),
+}
+
+impl Timeout {
+    /// The seed API's `timeout_ms`: -1 blocks, 0 polls, a positive value is milliseconds.
+    /// Any other negative value is refused.
+    #[inline]
+    pub(crate) fn from_millis(timeout_ms: i32) -> io::Result<Timeout> {
+        match timeout_ms {
+            -1 => Ok(Timeout::Forever),
+            ms if ms >= 0 => Ok(Timeout::Millis(ms)),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "timeout_ms must be -1 (block), 0 (poll) or a positive number of milliseconds",
+            )),
+        }
+    }
+
+    /// `None` blocks; a duration too long for the kernel's `timespec` also blocks.
+    #[inline]
+    pub(crate) fn from_duration(timeout: Option<Duration>) -> Timeout {
+        let Some(d) = timeout else {
+            return Timeout::Forever;
+        };
+        if d.subsec_nanos() % 1_000_000 == 0 {
+            if let Ok(ms) = i32::try_from(d.as_millis()) {
+                return Timeout::Millis(ms);
+            }
+        }
+        if d.as_secs() > i64::MAX as u64 {
+            return Timeout::Forever;
+        }
+        Timeout::Precise(d)
+    }
+
+    /// The timeout in whole milliseconds for a call that takes nothing finer, rounded up so a
+    /// wait never ends early; -1 (block) when it does not fit in an `i32`.
+    pub(crate) fn ceil_millis(self) -> i32 {
+        match self {
+            Timeout::Forever => -1,
+            Timeout::Millis(ms) => ms,
+            Timeout::Precise(d) => {
+                let ms = d.as_nanos().div_ceil(1_000_000);
+                i32::try_from(ms).unwrap_or(-1)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_values() {
+        assert_eq!(Timeout::from_millis(-1).unwrap(), Timeout::Forever);
+        assert_eq!(Timeout::from_millis(0).unwrap(), Timeout::Millis(0));
+        assert_eq!(Timeout::from_millis(5).unwrap(), Timeout::Millis(5));
+        let err = Timeout::from_millis(-2).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(Timeout::from_millis(i32::MIN).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(Timeout::from_duration(None), Timeout::Forever);
+        assert_eq!(
+            Timeout::from_duration(Some(Duration::ZERO)),
+            Timeout::Millis(0)
+        );
+        assert_eq!(
+            Timeout::from_duration(Some(Duration::from_millis(7))),
+            Timeout::Millis(7)
+        );
+        let sub = Duration::from_micros(100);
+        assert_eq!(Timeout::from_duration(Some(sub)), Timeout::Precise(sub));
+        assert_eq!(
+            Timeout::from_duration(Some(Duration::MAX)),
+            Timeout::Forever
+        );
+        let long = Duration::from_secs(40 * 24 * 3600);
+        assert_eq!(Timeout::from_duration(Some(long)), Timeout::Precise(long));
+    }
+
+    #[test]
+    fn rounding_is_up_never_down() {
+        let t = |d| Timeout::from_duration(Some(d)).ceil_millis();
+        assert_eq!(t(Duration::from_nanos(1)), 1);
+        assert_eq!(t(Duration::from_micros(100)), 1);
+        assert_eq!(t(Duration::from_micros(1_001)), 2);
+        assert_eq!(t(Duration::from_secs(40 * 24 * 3600)), -1);
+        assert_eq!(Timeout::Forever.ceil_millis(), -1);
+    }
+}
