@@ -50,12 +50,13 @@ impl OsPoller {
     /// `select`, then the events as seed-API objects.
     fn select_objects(&mut self, timeout: Timeout) -> io::Result<&[EventObject]> {
         self.select(timeout)?;
+        self.objects.clear();
         if self.objects.capacity() < self.events.len() {
+            // First seed wait: size the buffer once for the largest possible result.
             self.objects
                 .try_reserve_exact(self.events.capacity())
                 .map_err(|_| out_of_memory())?;
         }
-        self.objects.clear();
         self.objects.extend(self.events.iter().map(Event::object));
         Ok(&self.objects)
     }
