@@ -122,3 +122,8 @@ const _: () = {
     send_sync::<Registry>();
     send_sync::<Waker>();
 };
+
+/// The README's examples, compiled as doctests so they stay true to the code.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
