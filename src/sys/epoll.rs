@@ -207,7 +207,11 @@ fn ctl_error(op: libc::c_int, err: io::Error) -> io::Error {
             "fd is not open; closing it ended its registration",
         ),
         Some(libc::EBADF) => relabel(err, InvalidInput, "fd is not an open file descriptor"),
-        // Regular files and directories are always ready, so epoll refuses them.
+        // Regular files and directories are always ready, so epoll refuses them; one can never
+        // have been registered, so deleting it is "not registered", as documented.
+        Some(libc::EPERM) if op == libc::EPOLL_CTL_DEL => {
+            relabel(err, NotFound, "epoll cannot poll this kind of file")
+        }
         Some(libc::EPERM) => relabel(err, Unsupported, "epoll cannot poll this kind of file"),
         // The poller's own fd, or an epoll fd that would make a loop.
         Some(libc::EINVAL) | Some(libc::ELOOP) => {
