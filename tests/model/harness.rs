@@ -11,7 +11,6 @@ use std::io::{self, ErrorKind};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// How many socket pairs exist at most.
@@ -625,21 +624,14 @@ fn pipe() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
     })
 }
 
-/// Runs `f`, aborting the process if it has not returned after a minute: a lost wake would
-/// otherwise hang the test (or the fuzzer) instead of failing it.
+/// Runs `f` under a one-minute alarm: a lost wake would otherwise hang the test (or the fuzzer)
+/// instead of failing it. SIGALRM's default action ends the process, which fails the run. A
+/// timer rather than a watchdog thread keeps the fuzz target free of threads and allocation.
 fn watchdog<T>(f: impl FnOnce() -> T) -> T {
-    let (done, finished) = mpsc::channel::<()>();
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            if let Err(mpsc::RecvTimeoutError::Timeout) =
-                finished.recv_timeout(Duration::from_secs(60))
-            {
-                eprintln!("a woken wait has not returned after 60 s: the wake was lost");
-                std::process::abort();
-            }
-        });
-        let value = f();
-        drop(done);
-        value
-    })
+    // SAFETY: alarm only arms or disarms this process's real-time timer.
+    unsafe { libc::alarm(60) };
+    let value = f();
+    // SAFETY: as above.
+    unsafe { libc::alarm(0) };
+    value
 }

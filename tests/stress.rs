@@ -1,0 +1,506 @@
+//! Stress tests: many descriptors, many waits, concurrent registration, wake storms, small
+//! event buffers and poller churn.
+//!
+//! Each test has a fast size for CI and a long size:
+//!
+//! ```text
+//! cargo test --test stress                                     # fast
+//! POLLIO_STRESS=long cargo test --release --test stress        # long
+//! ```
+//!
+//! | test | fast | long |
+//! |------|------|------|
+//! | `random_readiness_loses_no_event` | 1,000 fds, 5,000 waits | 10,000 fds, 100,000 waits |
+//! | `registration_from_four_threads_while_waiting` | 4 × 64 pairs, 4 × 5,000 changes | 4 × 250 pairs, 4 × 100,000 changes |
+//! | `no_wake_is_lost` | 20,000 wakes | 1,000,000 wakes |
+//! | `small_buffer_delivers_every_ready_fd` | 1,000 fds, capacity 16 | same |
+//! | `pollers_leak_no_descriptor` | 1,000 pollers | 10,000 pollers |
+//!
+//! The random tests print their seed; `POLLIO_STRESS_SEED=n` replays one. The tests in this
+//! binary run one at a time: they count the process's descriptors and share two cores.
+
+use pollio::{EventKind, Interest, Mode, OsPoller, Poller, Registration, Registry};
+use std::collections::HashSet;
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Keeps the tests of this binary from running at the same time.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn long() -> bool {
+    std::env::var("POLLIO_STRESS").is_ok_and(|v| v == "long")
+}
+
+/// `fast` or `long` depending on `POLLIO_STRESS`.
+fn size(fast: usize, long_size: usize) -> usize {
+    if long() {
+        long_size
+    } else {
+        fast
+    }
+}
+
+/// A small xorshift generator: the tests need reproducible randomness, not quality.
+struct Rng(u64);
+
+impl Rng {
+    fn new(test: &str) -> Rng {
+        let seed = std::env::var("POLLIO_STRESS_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                now.as_nanos() as u64 | 1
+            });
+        eprintln!("{test}: POLLIO_STRESS_SEED={seed}");
+        Rng(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd is readable")
+        .count()
+}
+
+/// Socket pairs whose ends are all non-blocking.
+fn pairs(n: usize) -> Vec<(UnixStream, UnixStream)> {
+    (0..n)
+        .map(|_| {
+            let (a, b) = UnixStream::pair().expect("socketpair");
+            a.set_nonblocking(true).expect("non-blocking");
+            b.set_nonblocking(true).expect("non-blocking");
+            (a, b)
+        })
+        .collect()
+}
+
+/// Reads everything `stream` has; returns the byte count.
+fn drain(mut stream: &UnixStream) -> usize {
+    let mut buf = [0u8; 4096];
+    let mut total = 0;
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return total,
+            Ok(n) => total += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return total,
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+}
+
+/// 10,000 registered ends (both ends of 5,000 pairs), each a random mix of level and edge.
+/// Every round writes to random ends' peers, waits without blocking and drains what was
+/// reported. Each wait must return exactly the ready ends (or a full buffer of them), and each
+/// end is reported only while it holds unread bytes.
+#[test]
+fn random_readiness_loses_no_event() {
+    let _serial = serial();
+    let mut rng = Rng::new("random_readiness_loses_no_event");
+    let pair_count = size(500, 5_000);
+    let waits = size(5_000, 100_000);
+    let capacity = 256;
+    let mut poller = OsPoller::with_capacity(capacity).unwrap();
+
+    // End i is pairs[i / 2].0 or .1; its peer is the other end of the same pair.
+    let pairs = pairs(pair_count);
+    let end = |i: usize| -> &UnixStream {
+        let pair = &pairs[i / 2];
+        if i % 2 == 0 {
+            &pair.0
+        } else {
+            &pair.1
+        }
+    };
+    let ends = pair_count * 2;
+    let mut fd_to_end = std::collections::HashMap::new();
+    for i in 0..ends {
+        let mode = if rng.below(2) == 0 {
+            Mode::Level
+        } else {
+            Mode::Edge
+        };
+        let reg = Registration::client(i as u32).with_mode(mode);
+        poller.register(end(i).as_fd(), reg).unwrap();
+        fd_to_end.insert(end(i).as_raw_fd(), i);
+    }
+
+    let mut unread = vec![0usize; ends];
+    let mut ready: HashSet<usize> = HashSet::new();
+    let mut reported = 0u64;
+    for round in 0..waits {
+        // Mostly a few writes; sometimes more than the buffer holds.
+        let writes = if rng.below(50) == 0 {
+            rng.below(600)
+        } else {
+            rng.below(24)
+        };
+        for _ in 0..writes {
+            let i = rng.below(ends);
+            let peer = end(i ^ 1);
+            (&*peer).write_all(b"x").unwrap();
+            unread[i] += 1;
+            ready.insert(i);
+        }
+        let events = poller.poll(Some(Duration::ZERO)).unwrap();
+        let expected = ready.len().min(capacity);
+        assert_eq!(
+            events.len(),
+            expected,
+            "round {round}: {} ends hold unread bytes, capacity {capacity}",
+            ready.len()
+        );
+        let mut seen = HashSet::new();
+        for event in events {
+            let i = event.key() as usize;
+            assert_eq!(fd_to_end.get(&event.fd()), Some(&i), "fd and key disagree");
+            assert!(seen.insert(i), "round {round}: end {i} reported twice");
+            assert!(event.readiness().is_readable());
+            assert!(
+                ready.contains(&i),
+                "round {round}: end {i} has nothing to read"
+            );
+        }
+        for i in seen {
+            assert_eq!(drain(end(i)), unread[i], "round {round}: end {i}");
+            unread[i] = 0;
+            ready.remove(&i);
+            reported += 1;
+        }
+    }
+    // Whatever is left must come out within a few waits.
+    let mut rounds = 0;
+    while !ready.is_empty() {
+        rounds += 1;
+        assert!(rounds <= ends / capacity + 2, "ready ends never reported");
+        for event in poller.poll(Some(Duration::ZERO)).unwrap() {
+            let i = event.key() as usize;
+            assert!(ready.remove(&i), "end {i} reported with nothing to read");
+            drain(end(i));
+        }
+    }
+    assert!(poller.poll(Some(Duration::ZERO)).unwrap().is_empty());
+    assert!(reported > 0);
+}
+
+/// Four threads add, modify and delete registrations of their own socket pairs through a
+/// `Registry` and write to them, while a fifth waits on the poller. Every event must carry the
+/// fd, key and kind of one registration. At the end every fd still registered (re-armed to
+/// edge, readable) gets one new byte and must be reported once, and no other fd may be.
+#[test]
+fn registration_from_four_threads_while_waiting() {
+    let _serial = serial();
+    let per_thread = size(64, 250);
+    let changes = size(5_000, 100_000);
+    let mut rng = Rng::new("registration_from_four_threads_while_waiting");
+    let mut poller = OsPoller::new().unwrap();
+    let registry = poller.registry().unwrap();
+    let stop = AtomicBool::new(false);
+
+    // Thread t owns sets[t]; pair i of thread t is registered with key t << 16 | i, and the
+    // waiting thread checks every event against this table.
+    let sets: Vec<Vec<(UnixStream, UnixStream)>> = (0..4).map(|_| pairs(per_thread)).collect();
+    let mut fd_of_key = std::collections::HashMap::new();
+    for (t, set) in sets.iter().enumerate() {
+        for (i, (ours, _)) in set.iter().enumerate() {
+            fd_of_key.insert(churn_key(t, i), ours.as_raw_fd());
+        }
+    }
+    let seeds: Vec<u64> = (0..4).map(|_| rng.next()).collect();
+
+    let (poller, survivors) = thread::scope(|scope| {
+        let (stop, fd_of_key) = (&stop, &fd_of_key);
+        let waiter = scope.spawn(move || {
+            let mut events = 0u64;
+            while !stop.load(Ordering::Acquire) {
+                for event in poller.poll(Some(Duration::from_millis(5))).unwrap() {
+                    let key = event.key();
+                    assert_eq!(fd_of_key.get(&key), Some(&event.fd()), "{event:?}");
+                    assert_eq!(event.kind(), churn_kind(key as usize & 0xffff));
+                    events += 1;
+                }
+            }
+            (poller, events)
+        });
+        let churners: Vec<_> = sets
+            .iter()
+            .zip(&seeds)
+            .enumerate()
+            .map(|(t, (set, &seed))| {
+                let registry = registry.clone();
+                scope.spawn(move || churn(t, set, &registry, &mut Rng(seed | 1), changes))
+            })
+            .collect();
+        let survivors: HashSet<(RawFd, u32)> = churners
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        stop.store(true, Ordering::Release);
+        let (poller, events) = waiter.join().unwrap();
+        assert!(events > 0, "the waiting thread saw no event at all");
+        (poller, survivors)
+    });
+    let mut poller = poller;
+
+    // With nothing unread, edge-triggered readable registrations have nothing to report...
+    for (ours, _) in sets.iter().flatten() {
+        drain(ours);
+    }
+    let early = poller.poll(Some(Duration::ZERO)).unwrap();
+    assert!(early.is_empty(), "reported with nothing to read: {early:?}");
+    // ...and one byte to every pair makes exactly the registered ones ready, once.
+    for (_, peer) in sets.iter().flatten() {
+        (&*peer).write_all(b"!").unwrap();
+    }
+    let mut owed = survivors.clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !owed.is_empty() {
+        assert!(Instant::now() < deadline, "never reported: {owed:?}");
+        for event in poller.poll(Some(Duration::from_millis(100))).unwrap() {
+            assert!(
+                owed.remove(&(event.fd(), event.key())),
+                "unexpected or repeated event {event:?}"
+            );
+        }
+    }
+    assert!(!survivors.is_empty());
+    assert!(poller.poll(Some(Duration::ZERO)).unwrap().is_empty());
+}
+
+fn churn_key(thread: usize, index: usize) -> u32 {
+    (thread << 16 | index) as u32
+}
+
+/// Even pairs are servers, odd ones clients, so kinds are checked too.
+fn churn_kind(index: usize) -> EventKind {
+    if index % 2 == 0 {
+        EventKind::Server
+    } else {
+        EventKind::Client
+    }
+}
+
+/// Random add / modify / delete / write / read on `pairs`; returns the (fd, key) of every pair
+/// left registered, each re-armed edge-triggered for readability.
+fn churn(
+    thread: usize,
+    pairs: &[(UnixStream, UnixStream)],
+    registry: &Registry,
+    rng: &mut Rng,
+    changes: usize,
+) -> Vec<(RawFd, u32)> {
+    let reg_for = |index: usize, interest: Interest, mode: Mode| {
+        Registration::new(churn_kind(index), churn_key(thread, index))
+            .with_interest(interest)
+            .with_mode(mode)
+    };
+    let mut registered = vec![false; pairs.len()];
+    let interests = [Interest::READABLE, Interest::WRITABLE, Interest::BOTH];
+    let modes = [Mode::Level, Mode::Edge, Mode::Oneshot, Mode::EdgeOneshot];
+    for _ in 0..changes {
+        let i = rng.below(pairs.len());
+        let (ours, peer) = &pairs[i];
+        let interest = interests[rng.below(interests.len())];
+        let reg = reg_for(i, interest, modes[rng.below(modes.len())]);
+        match rng.below(4) {
+            0 => {
+                let result = registry.register(ours, reg);
+                assert_eq!(result.is_ok(), !registered[i], "add: {result:?}");
+                registered[i] = true;
+            }
+            1 => {
+                let result = registry.reregister(ours, reg);
+                assert_eq!(result.is_ok(), registered[i], "modify: {result:?}");
+            }
+            2 => {
+                let result = registry.deregister(ours);
+                assert_eq!(result.is_ok(), registered[i], "delete: {result:?}");
+                registered[i] = false;
+            }
+            _ => {
+                let _ = (&*peer).write(b"d");
+                if rng.below(2) == 0 {
+                    drain(ours);
+                }
+            }
+        }
+    }
+    let mut survivors = Vec::new();
+    for (i, (ours, _)) in pairs.iter().enumerate() {
+        if registered[i] {
+            let reg = reg_for(i, Interest::READABLE, Mode::Edge);
+            registry.reregister(ours, reg).unwrap();
+            survivors.push((ours.as_raw_fd(), reg.key()));
+        }
+    }
+    survivors
+}
+
+/// Four threads wake the poller; a fifth waits. Every wake made after a wait returned must make
+/// a wait return: the waiting thread records the wake count before each wait, and a wait that
+/// sleeps its whole (10 s) timeout although the count moved meanwhile has lost a wake. Each
+/// waker also stops every 64 wakes until the waiting thread has seen its latest one, so wakes
+/// are not only ever covered by a later wake.
+#[test]
+fn no_wake_is_lost() {
+    let _serial = serial();
+    let total = size(20_000, 1_000_000) as u64;
+    let per_thread = total / 4;
+    let limit = Duration::from_secs(10);
+    let overall = Instant::now() + Duration::from_secs(if long() { 600 } else { 120 });
+    let mut poller = OsPoller::new().unwrap();
+    let waker = poller.waker().unwrap();
+    let issued = AtomicU64::new(0);
+    let seen = AtomicU64::new(0);
+    let failed = AtomicBool::new(false);
+
+    let returns = thread::scope(|scope| {
+        for _ in 0..4 {
+            let waker = waker.clone();
+            let (issued, seen, failed) = (&issued, &seen, &failed);
+            scope.spawn(move || {
+                for i in 0..per_thread {
+                    let mine = issued.fetch_add(1, Ordering::SeqCst) + 1;
+                    waker.wake().unwrap();
+                    if i % 64 == 63 || i + 1 == per_thread {
+                        while seen.load(Ordering::SeqCst) < mine {
+                            if failed.load(Ordering::SeqCst) {
+                                return;
+                            }
+                            if Instant::now() > overall {
+                                failed.store(true, Ordering::SeqCst);
+                                panic!("wake {mine} never seen by the waiting thread");
+                            }
+                            thread::yield_now();
+                        }
+                    }
+                }
+            });
+        }
+        // If this thread panics, the wakers must not wait for it until the deadline.
+        let _release = RaiseOnPanic(&failed);
+        let mut returns = 0u64;
+        loop {
+            let before = issued.load(Ordering::SeqCst);
+            seen.store(before, Ordering::SeqCst);
+            if before == total {
+                return returns;
+            }
+            assert!(Instant::now() < overall, "wake test ran out of time");
+            let start = Instant::now();
+            let events = poller.poll(Some(limit)).unwrap();
+            assert!(events.is_empty(), "a wake surfaced as an event");
+            let slept = start.elapsed();
+            returns += 1;
+            let after = issued.load(Ordering::SeqCst);
+            if slept >= limit && after > before {
+                panic!("wakes {}..={after} came after the last return, yet the wait slept its whole timeout", before + 1);
+            }
+        }
+    });
+    assert!(!failed.load(Ordering::SeqCst));
+    // Wakes coalesce, so there are at most as many returns as wakes, and at least one.
+    assert!(
+        returns >= 1 && returns <= total,
+        "{returns} returns for {total} wakes"
+    );
+    eprintln!("no_wake_is_lost: {total} wakes, {returns} returns");
+}
+
+/// Raises its flag when dropped during a panic.
+struct RaiseOnPanic<'a>(&'a AtomicBool);
+
+impl Drop for RaiseOnPanic<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// 1,000 ready fds and an event buffer of 16: level-triggered, successive waits go round the
+/// ready set (epoll(7)), so 63 waits report every fd without reading any; edge-triggered, each
+/// fd is reported exactly once.
+#[test]
+fn small_buffer_delivers_every_ready_fd() {
+    let _serial = serial();
+    let count = 1_000;
+    let capacity = 16;
+    let pairs = pairs(count);
+    for mode in [Mode::Level, Mode::Edge] {
+        let mut poller = OsPoller::with_capacity(capacity).unwrap();
+        for (i, (ours, peer)) in pairs.iter().enumerate() {
+            drain(ours);
+            poller
+                .register(ours.as_fd(), Registration::client(i as u32).with_mode(mode))
+                .unwrap();
+            (&*peer).write_all(b"r").unwrap();
+        }
+        let mut seen = vec![0u32; count];
+        let waits = count.div_ceil(capacity);
+        for _ in 0..waits {
+            let events = poller.poll(Some(Duration::ZERO)).unwrap();
+            assert!(!events.is_empty() && events.len() <= capacity);
+            for event in events {
+                seen[event.key() as usize] += 1;
+            }
+        }
+        let missing: Vec<usize> = (0..count).filter(|&i| seen[i] == 0).collect();
+        assert!(missing.is_empty(), "{mode:?}: never reported: {missing:?}");
+        if mode == Mode::Edge {
+            assert!(seen.iter().all(|&n| n == 1), "{mode:?}: reported twice");
+            assert!(poller.poll(Some(Duration::ZERO)).unwrap().is_empty());
+        }
+    }
+}
+
+/// Pollers with a waker, a registry and a registration, created and dropped over and over:
+/// the process ends with as many descriptors as it started with.
+#[test]
+fn pollers_leak_no_descriptor() {
+    let _serial = serial();
+    let rounds = size(1_000, 10_000);
+    let (a, mut b) = UnixStream::pair().unwrap();
+    a.set_nonblocking(true).unwrap();
+    let before = open_fds();
+    for i in 0..rounds {
+        let mut poller = OsPoller::with_capacity(1 + i % 64).unwrap();
+        let waker = poller.waker().unwrap();
+        let registry = poller.registry().unwrap();
+        registry.register(&a, Registration::server(7)).unwrap();
+        if i % 2 == 0 {
+            // Drop the poller before its handles, too.
+            b.write_all(b"p").unwrap();
+            assert_eq!(poller.poll(None).unwrap()[0].key(), 7);
+            drain(&a);
+            drop(poller);
+            waker.wake().unwrap();
+            drop(registry);
+        } else {
+            waker.wake().unwrap();
+            assert!(poller.poll(None).unwrap().is_empty());
+        }
+    }
+    assert_eq!(open_fds(), before, "descriptors leaked");
+}
