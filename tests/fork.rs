@@ -13,6 +13,9 @@
 //! Forking a multithreaded test process is delicate, so in the child these tests only make
 //! system calls through pollio paths that neither allocate nor lock on success (registration,
 //! a zero-timeout wait, a wake), then `_exit`.
+//!
+//! Linux only: it reads /proc and tests epoll's sharing across fork.
+#![cfg(target_os = "linux")]
 
 use pollio::{Mode, OsPoller, Poller, Registration};
 use std::io::Write;

@@ -12,6 +12,10 @@
 //!
 //! This binary holds one test on purpose: the model reuses closed descriptor numbers and
 //! expects no other thread of the process to open descriptors in the meantime.
+//!
+//! Linux only: the oracle encodes epoll's rules (event flags computed when an event is handed
+//! out, `EPOLLRDHUP`, wake-ups on every readiness edge) and counts descriptors in /proc.
+#![cfg(target_os = "linux")]
 
 #[path = "model/harness.rs"]
 mod harness;
