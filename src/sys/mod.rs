@@ -16,9 +16,10 @@
 //!   - `add(fd, word, Interest, Mode)`, `modify(fd, word, Interest, Mode)`, `delete(fd)`,
 //!     callable from any thread while another waits, with these error kinds: `AlreadyExists`
 //!     for an fd added twice, `NotFound` for modify or delete of an fd that is not registered
-//!     (including one closed while registered), `InvalidInput` for a descriptor that is not
-//!     open or is the queue itself, `Unsupported` for a file the kernel cannot poll. The
-//!     interest is never empty and the fd never negative: the caller has checked;
+//!     and for delete of one closed while registered, `InvalidInput` for the queue itself and
+//!     for an add or modify of a descriptor that is not open, `Unsupported` for a file the
+//!     kernel cannot poll. The interest is never empty and the fd never negative: the caller
+//!     has checked;
 //!   - `select(&mut Vec<Event>, Timeout) -> io::Result<()>`: clear the vector, fill it with at
 //!     most its capacity of events in one system call, and return `Ok` with no events when a
 //!     signal interrupted the call; events left over stay queued in the kernel for the next

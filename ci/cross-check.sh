@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Compile-checks the crate (library, tests and examples) for macOS and the BSDs, so a type error
+# in the kqueue backend fails CI on a Linux machine.
+#
+# It uses Debian's rustc-web toolchain (installed if missing), which ships the standard
+# library's sources: `-Zbuild-std` builds `std` for each target from them, so no prebuilt
+# target library is needed. RUSTC_BOOTSTRAP=1 allows that unstable flag on a stable compiler.
+#
+# Usage: ci/cross-check.sh [TARGET...]   (default: every target below)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+targets=(
+    aarch64-apple-darwin
+    x86_64-apple-darwin
+    x86_64-unknown-freebsd
+    x86_64-unknown-netbsd
+    x86_64-unknown-openbsd
+    x86_64-unknown-dragonfly
+)
+if [ "$#" -gt 0 ]; then
+    targets=("$@")
+fi
+
+# Debian's toolchain lives in /usr/bin; its std sources under its sysroot.
+std_sources() {
+    local sysroot
+    sysroot=$(/usr/bin/rustc --print sysroot 2>/dev/null) || return 1
+    [ -f "$sysroot/lib/rustlib/src/rust/library/std/Cargo.toml" ]
+}
+
+if [ ! -x /usr/bin/cargo ] || [ ! -x /usr/bin/rustc ] || ! std_sources; then
+    echo "== installing rustc-web, cargo-web and rust-web-src"
+    sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo=(sudo)
+    fi
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends rustc-web cargo-web rust-web-src
+fi
+
+# Only Debian's toolchain: no rustup override may pick another compiler.
+unset RUSTUP_TOOLCHAIN RUSTC RUSTDOC RUSTC_WRAPPER RUSTFLAGS CARGO_BUILD_TARGET
+export PATH="/usr/bin:$PATH"
+export RUSTC_BOOTSTRAP=1
+# Away from the host build, which another toolchain compiles.
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}/cross"
+
+/usr/bin/cargo --version
+failed=()
+for target in "${targets[@]}"; do
+    echo "== cargo check --target $target"
+    if ! /usr/bin/cargo check --quiet -Zbuild-std=std,panic_abort \
+        --lib --tests --examples --target "$target" --target-dir "$target_dir"; then
+        failed+=("$target")
+    fi
+done
+
+if [ "${#failed[@]}" -gt 0 ]; then
+    echo "cross-check FAILED for: ${failed[*]}" >&2
+    exit 1
+fi
+echo "cross-check passed for: ${targets[*]}"
