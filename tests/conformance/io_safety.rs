@@ -1,0 +1,79 @@
+//! I/O safety: borrowed-fd entry points, and pollio never closing what it was given.
+
+use crate::support::{assert_quiet_for, drain, is_open, next_event_for, pipe, send, unix_pair};
+use pollio::{EventKind, Poller, Registration};
+use std::os::fd::{AsFd, AsRawFd};
+
+/// `register`, `reregister` and `deregister` take a `BorrowedFd` and act on that fd.
+pub fn borrowed_fd_entry_points<P: Poller>() {
+    let mut poller = P::new().expect("new");
+    let (a, b) = unix_pair();
+    let fd = a.as_raw_fd();
+    poller
+        .register(a.as_fd(), Registration::client(1))
+        .expect("register");
+    send(&b, b"x");
+    assert_eq!(next_event_for(&mut poller, fd).key, 1);
+    poller
+        .reregister(a.as_fd(), Registration::server(2))
+        .expect("reregister");
+    let seen = next_event_for(&mut poller, fd);
+    assert_eq!((seen.kind, seen.key), (EventKind::Server, 2));
+    poller.deregister(a.as_fd()).expect("deregister");
+    assert_quiet_for(&mut poller, fd);
+}
+
+/// A `Registry` takes anything that is `AsFd`: a socket by reference, an `OwnedFd`, a
+/// `BorrowedFd`.
+pub fn registry_takes_as_fd<P: Poller>() {
+    let mut poller = P::new().expect("new");
+    let registry = poller.registry().expect("registry");
+    let (read_end, write_end) = pipe();
+    let fd = read_end.as_raw_fd();
+    registry
+        .register(&read_end, Registration::client(3))
+        .expect("register &OwnedFd");
+    let writer = std::fs::File::from(write_end);
+    send(&writer, b"x");
+    assert_eq!(next_event_for(&mut poller, fd).key, 3);
+    registry
+        .reregister(read_end.as_fd(), Registration::client(4))
+        .expect("reregister BorrowedFd");
+    assert_eq!(next_event_for(&mut poller, fd).key, 4);
+    registry.deregister(&read_end).expect("deregister");
+    assert_quiet_for(&mut poller, fd);
+}
+
+/// Dropping the poller, its registries and wakers, or deregistering, never closes a
+/// registered fd: it stays open and usable.
+pub fn never_closes_registered_fds<P: Poller>() {
+    let (a, b) = unix_pair();
+    let fd = a.as_raw_fd();
+    {
+        let poller = P::new().expect("new");
+        let registry = poller.registry().expect("registry");
+        let waker = poller.waker().expect("waker");
+        poller
+            .register(a.as_fd(), Registration::client(1))
+            .expect("register");
+        drop(registry);
+        drop(waker);
+    }
+    assert!(is_open(fd));
+    {
+        let poller = P::new().expect("new");
+        poller
+            .register(a.as_fd(), Registration::client(2))
+            .expect("register");
+        poller.deregister(a.as_fd()).expect("deregister");
+        assert!(is_open(fd));
+    }
+    send(&b, b"still here");
+    assert_eq!(drain(&a), b"still here");
+}
+
+backend_tests!(
+    borrowed_fd_entry_points,
+    registry_takes_as_fd,
+    never_closes_registered_fds,
+);

@@ -1,0 +1,43 @@
+//! The conformance suite: pollio's behaviour, written once over `P: Poller` and run against
+//! every backend the crate has.
+//!
+//! Each module holds generic test bodies and ends with `backend_tests!`, which stamps out one
+//! `#[test]` per body and backend. On Linux they run against epoll; on macOS and the BSDs the
+//! same bodies compile (and run) against kqueue. Tests that depend on one kernel's behaviour
+//! say so in a `cfg` and assert the other kernel's behaviour beside it wherever there is one.
+
+/// Instantiates the listed generic test functions for every backend.
+///
+/// `backend_tests!(a, b)` creates `mod os_poller { #[test] fn a() { super::a::<OsPoller>() } … }`.
+/// The `@backend` form instantiates them for one named poller type only.
+macro_rules! backend_tests {
+    ($($test:ident),* $(,)?) => {
+        backend_tests!(@backend os_poller, pollio::OsPoller; $($test),*);
+    };
+    (@backend $module:ident, $poller:ty; $($test:ident),* $(,)?) => {
+        mod $module {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test::<$poller>();
+                }
+            )*
+        }
+    };
+}
+
+mod support;
+
+mod buffer;
+mod errors;
+mod interests;
+mod interrupts;
+mod io_safety;
+mod modes;
+mod readiness;
+mod registration;
+mod seed;
+mod seed_only;
+mod threads;
+mod timeouts;
+mod waker;

@@ -1,0 +1,138 @@
+//! Duration timeouts: never early, zero never blocks, huge means "block".
+
+use crate::support::{poll_for, unix_pair, watchdog, BlockingThread, PATIENCE};
+use pollio::{Interest, Poller, Registration};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Timeouts checked for their lower bound, with how often each is tried: sub-millisecond
+/// (must not round down to a busy 0 ms), whole milliseconds, and a fraction above a whole
+/// millisecond (must not round down to it).
+const LOWER_BOUNDS: [(Duration, usize); 5] = [
+    (Duration::from_micros(100), 20),
+    (Duration::from_micros(999), 5),
+    (Duration::from_millis(1), 5),
+    (Duration::from_micros(1_500), 5),
+    (Duration::from_millis(20), 2),
+];
+
+/// A poller with one registered fd that never becomes ready, and that fd's socket pair,
+/// which the caller keeps open.
+fn idle_poller<P: Poller>() -> (P, (UnixStream, UnixStream)) {
+    let poller = P::new().expect("new");
+    let (a, b) = unix_pair();
+    let reg = Registration::client(1).with_interest(Interest::READABLE);
+    poller.add_with(a.as_raw_fd(), reg).expect("add_with");
+    (poller, (a, b))
+}
+
+/// `poll` with nothing ready never returns before its timeout.
+pub fn poll_never_returns_early<P: Poller>() {
+    let (mut poller, _keep) = idle_poller::<P>();
+    for (timeout, tries) in LOWER_BOUNDS {
+        for _ in 0..tries {
+            let start = Instant::now();
+            let events = poll_for(&mut poller, timeout);
+            let waited = start.elapsed();
+            assert!(events.is_empty(), "{events:?}");
+            assert!(waited >= timeout, "{timeout:?} returned after {waited:?}");
+        }
+    }
+}
+
+/// `wait_timeout` with nothing ready never returns before its timeout.
+pub fn wait_timeout_never_returns_early<P: Poller>() {
+    let (mut poller, _keep) = idle_poller::<P>();
+    for (timeout, tries) in LOWER_BOUNDS {
+        for _ in 0..tries {
+            let start = Instant::now();
+            let objects = poller.wait_timeout(Some(timeout)).expect("wait_timeout");
+            assert!(objects.is_empty(), "{objects:?}");
+            let waited = start.elapsed();
+            assert!(waited >= timeout, "{timeout:?} returned after {waited:?}");
+        }
+    }
+}
+
+/// `Duration::ZERO` returns at once, with or without events.
+pub fn zero_does_not_block<P: Poller>() {
+    let (mut poller, _keep) = idle_poller::<P>();
+    let start = Instant::now();
+    for _ in 0..100 {
+        assert!(poll_for(&mut poller, Duration::ZERO).is_empty());
+        assert!(poller
+            .wait_timeout(Some(Duration::ZERO))
+            .expect("wait_timeout")
+            .is_empty());
+    }
+    assert!(
+        start.elapsed() < PATIENCE,
+        "200 zero timeouts took {:?}",
+        start.elapsed()
+    );
+
+    let (a, _b) = unix_pair();
+    let reg = Registration::server(2).with_interest(Interest::WRITABLE);
+    poller.add_with(a.as_raw_fd(), reg).expect("add_with");
+    let events = poll_for(&mut poller, Duration::ZERO);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].key, 2);
+}
+
+/// Timeouts too long for the kernel, `Duration::MAX` among them, and `None` block until a
+/// waker ends the wait: they neither fail nor return at once.
+pub fn huge_timeouts_block_until_woken<P: Poller>() {
+    let _guard = watchdog("huge_timeouts_block_until_woken", 4 * PATIENCE);
+    let (mut poller, _keep) = idle_poller::<P>();
+    let waker = poller.waker().expect("waker");
+    let timeouts = [
+        None,
+        Some(Duration::MAX),
+        Some(Duration::from_secs(u64::MAX)),
+        Some(Duration::new(1 << 40, 1)),
+        Some(Duration::from_millis(i32::MAX as u64)),
+        Some(Duration::from_millis(i32::MAX as u64 + 1)),
+    ];
+    for timeout in timeouts {
+        for seed_api in [false, true] {
+            let woke = Arc::new(AtomicBool::new(false));
+            let (waiting, told) = mpsc::channel();
+            let thread = {
+                let (waker, woke) = (waker.clone(), Arc::clone(&woke));
+                thread::spawn(move || {
+                    let main: BlockingThread = told.recv().expect("told");
+                    main.until_blocked();
+                    woke.store(true, Ordering::SeqCst);
+                    waker.wake().expect("wake");
+                })
+            };
+            waiting.send(BlockingThread::current()).expect("send");
+            let empty = if seed_api {
+                poller
+                    .wait_timeout(timeout)
+                    .expect("wait_timeout")
+                    .is_empty()
+            } else {
+                poller.poll(timeout).expect("poll").is_empty()
+            };
+            let was_woken = woke.load(Ordering::SeqCst);
+            thread.join().expect("waker thread");
+            assert!(empty, "{timeout:?}: a wake is not an event");
+            assert!(
+                was_woken,
+                "{timeout:?} (seed API: {seed_api}) returned before the wake"
+            );
+        }
+    }
+}
+
+backend_tests!(
+    poll_never_returns_early,
+    wait_timeout_never_returns_early,
+    zero_does_not_block,
+    huge_timeouts_block_until_woken,
+);

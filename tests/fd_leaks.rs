@@ -1,0 +1,257 @@
+//! Descriptor hygiene, counted in `/proc/self/fd`: pollers and wakers close what they open,
+//! no error path leaks a descriptor, and pollio's own descriptors are close-on-exec.
+//!
+//! Linux only, because it reads `/proc/self/fd` (the other platforms have no such listing).
+//! The file is its own test binary with a single test, so no other test opens or closes
+//! descriptors while it counts.
+#![cfg(target_os = "linux")]
+
+use pollio::{EventObject, Interest, OsPoller, Poller, Registration};
+use std::collections::BTreeSet;
+use std::io::{ErrorKind, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+
+/// The descriptors open in this process.
+fn open_fds() -> BTreeSet<RawFd> {
+    let listed: BTreeSet<RawFd> = std::fs::read_dir("/proc/self/fd")
+        .expect("read /proc/self/fd")
+        .map(|entry| {
+            let name = entry.expect("entry").file_name();
+            name.to_str().expect("utf-8").parse().expect("fd number")
+        })
+        .collect();
+    // The listing includes the descriptor used to read it, closed by now.
+    listed.into_iter().filter(|&fd| is_open(fd)).collect()
+}
+
+fn is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD only reads the descriptor table; any number is safe to ask about.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
+}
+
+fn is_cloexec(fd: RawFd) -> bool {
+    // SAFETY: as in `is_open`.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    assert!(flags != -1, "fd {fd} is not open");
+    flags & libc::FD_CLOEXEC != 0
+}
+
+/// What `/proc/self/fd/N` points to, such as `anon_inode:[eventpoll]`.
+fn target_of(fd: RawFd) -> String {
+    let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).expect("readlink");
+    link.to_string_lossy().into_owned()
+}
+
+fn kind_of<T>(result: std::io::Result<T>) -> ErrorKind {
+    match result {
+        Ok(_) => panic!("expected an error"),
+        Err(err) => err.kind(),
+    }
+}
+
+#[test]
+fn descriptors_are_closed_on_every_path() {
+    created_and_dropped_pollers_close_their_fds();
+    handles_keep_the_fds_until_the_last_drops();
+    error_paths_leak_nothing();
+    own_descriptors_are_close_on_exec();
+}
+
+/// 10,000 pollers, with and without a waker, leave nothing behind.
+fn created_and_dropped_pollers_close_their_fds() {
+    let base = open_fds();
+    for _ in 0..10_000 {
+        drop(OsPoller::new().expect("new"));
+    }
+    assert_eq!(open_fds(), base, "plain pollers leaked");
+    for _ in 0..2_000 {
+        let poller = OsPoller::with_capacity(8).expect("with_capacity");
+        let waker = poller.waker().expect("waker");
+        waker.wake().expect("wake");
+        drop(poller);
+        drop(waker);
+    }
+    assert_eq!(open_fds(), base, "pollers with wakers leaked");
+}
+
+/// A registry or waker that outlives its poller keeps the poller's descriptors open (it
+/// still works), and the last handle to drop closes them.
+fn handles_keep_the_fds_until_the_last_drops() {
+    let base = open_fds();
+    let poller = OsPoller::new().expect("new");
+    let registry = poller.registry().expect("registry");
+    let waker = poller.waker().expect("waker");
+    let with_poller = open_fds();
+    assert_eq!(
+        with_poller.len(),
+        base.len() + 2,
+        "an epoll fd and an eventfd"
+    );
+    drop(poller);
+    assert_eq!(
+        open_fds(),
+        with_poller,
+        "closed while a registry and waker live"
+    );
+
+    let (a, b) = UnixStream::pair().expect("socketpair");
+    registry
+        .add(EventObject::client(a.as_raw_fd()))
+        .expect("the registry still works");
+    waker.wake().expect("the waker still works");
+    drop(waker);
+    assert_eq!(
+        open_fds().len(),
+        with_poller.len() + 2,
+        "closed while a registry lives"
+    );
+    drop(registry);
+    drop((a, b));
+    assert_eq!(open_fds(), base, "not closed when the last handle dropped");
+}
+
+/// Every error in the error table leaves the descriptor count as it was.
+fn error_paths_leak_nothing() {
+    let base = open_fds();
+    assert_eq!(kind_of(OsPoller::with_capacity(0)), ErrorKind::InvalidInput);
+    assert_eq!(
+        kind_of(OsPoller::with_capacity(usize::MAX)),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(open_fds(), base, "a refused capacity leaked");
+
+    let mut poller = OsPoller::new().expect("new");
+    let waker = poller.waker().expect("waker");
+    let (a, b) = UnixStream::pair().expect("socketpair");
+    let fd = a.as_raw_fd();
+    let file = temp_file();
+    let closed = closed_fd_number();
+    let reg = Registration::client(1);
+    let before = open_fds();
+
+    let check = |what: &str, kind: ErrorKind, result: std::io::Result<()>| {
+        assert_eq!(kind_of(result), kind, "{what}");
+        assert_eq!(open_fds(), before, "{what} leaked a descriptor");
+    };
+    check(
+        "negative fd",
+        ErrorKind::InvalidInput,
+        poller.add(EventObject::client(-1)),
+    );
+    check(
+        "negative modify",
+        ErrorKind::InvalidInput,
+        poller.modify(-1, reg),
+    );
+    check(
+        "negative delete",
+        ErrorKind::InvalidInput,
+        poller.delete(-1),
+    );
+    check(
+        "closed fd",
+        ErrorKind::InvalidInput,
+        poller.add_with(closed, reg),
+    );
+    check("closed delete", ErrorKind::NotFound, poller.delete(closed));
+    check(
+        "regular file",
+        ErrorKind::Unsupported,
+        poller.add_with(file.as_raw_fd(), reg),
+    );
+    let own = poller.as_raw_fd();
+    check("own fd", ErrorKind::InvalidInput, poller.add_with(own, reg));
+    check(
+        "unknown modify",
+        ErrorKind::NotFound,
+        poller.modify(fd, reg),
+    );
+    check("unknown delete", ErrorKind::NotFound, poller.delete(fd));
+    let empty = reg.with_interest(Interest::NONE);
+    check(
+        "empty interest",
+        ErrorKind::InvalidInput,
+        poller.add_with(fd, empty),
+    );
+    poller.add_with(fd, reg).expect("add_with");
+    check(
+        "double add",
+        ErrorKind::AlreadyExists,
+        poller.add_with(fd, reg),
+    );
+    check(
+        "empty modify",
+        ErrorKind::InvalidInput,
+        poller.modify(fd, empty),
+    );
+    for ms in [-2, i32::MIN] {
+        let result = poller.wait(ms).map(|_| ());
+        assert_eq!(kind_of(result), ErrorKind::InvalidInput);
+        assert_eq!(open_fds(), before, "wait({ms}) leaked a descriptor");
+    }
+
+    // Closed while registered: the delete fails, and the only descriptor that went away is
+    // the one that was closed.
+    let (c, d) = UnixStream::pair().expect("socketpair");
+    let c_fd = c.as_raw_fd();
+    poller.add_with(c_fd, reg).expect("add_with");
+    let with_c = open_fds();
+    drop(c);
+    assert_eq!(kind_of(poller.delete(c_fd)), ErrorKind::NotFound);
+    let mut expected = with_c;
+    expected.remove(&c_fd);
+    assert_eq!(
+        open_fds(),
+        expected,
+        "delete after close leaked a descriptor"
+    );
+
+    drop((poller, waker, file, a, b, d));
+    assert_eq!(open_fds(), base, "the error paths left descriptors behind");
+}
+
+/// The epoll fd and the waker's eventfd are the only descriptors a poller opens, and both are
+/// close-on-exec. A registry and a second waker open none.
+fn own_descriptors_are_close_on_exec() {
+    let before = open_fds();
+    let poller = OsPoller::new().expect("new");
+    let waker = poller.waker().expect("waker");
+    let _registry = poller.registry().expect("registry");
+    let _second = poller.waker().expect("second waker");
+    let after = open_fds();
+    let new: Vec<RawFd> = after.difference(&before).copied().collect();
+    assert_eq!(new.len(), 2, "new descriptors: {new:?}");
+    let mut targets: Vec<String> = new.iter().map(|&fd| target_of(fd)).collect();
+    targets.sort();
+    assert_eq!(targets, ["anon_inode:[eventfd]", "anon_inode:[eventpoll]"]);
+    for fd in new {
+        assert!(
+            is_cloexec(fd),
+            "fd {fd} ({}) is not close-on-exec",
+            target_of(fd)
+        );
+    }
+    drop((poller, waker, _registry, _second));
+    assert_eq!(open_fds(), before, "not closed on drop");
+}
+
+/// A regular file in the temporary directory, already unlinked.
+fn temp_file() -> std::fs::File {
+    let path = std::env::temp_dir().join(format!("pollio-fd-leaks-{}", std::process::id()));
+    let mut file = std::fs::File::create(&path).expect("create");
+    file.write_all(b"data").expect("write");
+    std::fs::remove_file(&path).expect("unlink");
+    file
+}
+
+/// A descriptor number that was open a moment ago and is closed now.
+fn closed_fd_number() -> RawFd {
+    // SAFETY: socket takes no pointers.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) };
+    assert!(fd >= 0);
+    // SAFETY: socket just returned this fd and nothing else owns it; dropping closes it.
+    drop(unsafe { OwnedFd::from_raw_fd(fd) });
+    assert!(!is_open(fd));
+    fd
+}
