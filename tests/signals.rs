@@ -198,9 +198,13 @@ fn a_blocking_seed_wait_loop_survives_signals() {
 
     let ((events, returns), signals) = under_storm(|| {
         thread::scope(|scope| {
+            let start = DELIVERED.load(Ordering::Relaxed);
             let writer = scope.spawn(move || {
-                // Give the storm time to interrupt the blocked wait many times.
-                thread::sleep(Duration::from_millis(200));
+                // Let the storm interrupt the blocked wait a few hundred times first.
+                let give_up = Instant::now() + Duration::from_secs(30);
+                while DELIVERED.load(Ordering::Relaxed) - start < 300 && Instant::now() < give_up {
+                    thread::yield_now();
+                }
                 b.write_all(b"x").unwrap();
             });
             let mut returns = 0u32;
