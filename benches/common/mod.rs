@@ -1,0 +1,198 @@
+//! The workloads, shared by the criterion benches (`pollers.rs`) and the paired runner
+//! (`compare.rs`), and the implementations they compare: pollio, mio 1.x, polling 3.x and raw
+//! epoll system calls (the floor).
+//!
+//! A workload hands out one [`Contender`] per implementation. A contender times batches of
+//! operations; each operation runs inside [`measured_op`], which is never inlined, so
+//! `bench/counts.sh` can count the instructions of the operations alone. Every operation checks
+//! its result (the key, fd or byte that came back), so a wrong answer cannot look fast.
+
+pub mod backend;
+mod echo;
+pub mod fds;
+mod pingpong;
+mod raw_epoll;
+mod ready;
+mod registration;
+mod timeout;
+mod wake;
+mod with_mio;
+mod with_polling;
+mod with_pollio;
+
+use std::time::{Duration, Instant};
+
+pub use backend::{Backend, Trigger};
+pub use raw_epoll::RawEpoll;
+pub use with_mio::Mio;
+pub use with_polling::Polling;
+pub use with_pollio::{Pollio, PollioSeed};
+
+/// One implementation set up for one workload.
+pub trait Contender {
+    /// The name shown in tables and criterion ids.
+    fn label(&self) -> String;
+
+    /// The implementation's [`Backend::KEY`].
+    fn key(&self) -> &'static str;
+
+    /// Runs `iters` checked operations and returns the time they took, setup excluded.
+    fn batch(&mut self, iters: u64) -> Duration;
+
+    /// The duration of every operation so far, for workloads that report a distribution.
+    fn samples(&self) -> &[Duration] {
+        &[]
+    }
+}
+
+/// A workload: what one operation is and who competes.
+pub struct Workload {
+    /// Its name, as in the benchmark issue.
+    pub name: &'static str,
+    /// One line on what one operation does.
+    pub about: &'static str,
+    /// What the per-unit figures count: "op", "event", "request", ...
+    pub unit: &'static str,
+    /// Units in one operation (1,000 events in one ready-1k wait).
+    pub units_per_op: u64,
+    /// The smallest sensible batch.
+    pub min_iters: u64,
+    /// Makes the contenders; called only when the workload runs, so fds are not held longer.
+    pub contenders: fn() -> Vec<Box<dyn Contender>>,
+}
+
+/// One operation of a workload.
+pub trait Op {
+    /// Runs and checks one operation.
+    fn op(&mut self);
+}
+
+/// Runs one operation. Never inlined: `bench/counts.sh` counts instructions inside this
+/// function only (`valgrind --tool=callgrind --toggle-collect=*measured_op*`).
+#[inline(never)]
+pub fn measured_op<T: Op>(target: &mut T) {
+    target.op();
+}
+
+/// `iters` operations back to back, timed together.
+pub fn timed_ops<T: Op>(target: &mut T, iters: u64) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        measured_op(target);
+    }
+    start.elapsed()
+}
+
+/// Builds a workload's contender for any implementation.
+pub trait Make {
+    /// The contender for implementation `B`.
+    fn make<B: Backend>(&self) -> Box<dyn Contender>;
+}
+
+/// The contenders of every implementation, raw epoll first; `seed` adds pollio's seed API.
+/// `edge_only_too` adds mio, whose registrations are always edge-triggered.
+fn lineup(make: &impl Make, seed: bool, edge_only_too: bool) -> Vec<Box<dyn Contender>> {
+    let mut all = vec![make.make::<RawEpoll>(), make.make::<Pollio>()];
+    if seed {
+        all.push(make.make::<PollioSeed>());
+    }
+    if edge_only_too {
+        all.push(make.make::<Mio>());
+    }
+    all.push(make.make::<Polling>());
+    all
+}
+
+/// The workloads of the benchmark issue, in its order.
+pub fn workloads() -> Vec<Workload> {
+    vec![
+        Workload {
+            name: "wait0-empty",
+            about: "wait(0) with one idle fd registered; no event comes back",
+            unit: "op",
+            units_per_op: 1,
+            min_iters: 1_000,
+            contenders: || lineup(&pingpong::Wait0, false, true),
+        },
+        Workload {
+            name: "pingpong-1",
+            about: "1 socketpair: write 1 byte, wait, read 1 byte",
+            unit: "op",
+            units_per_op: 1,
+            min_iters: 1_000,
+            contenders: || lineup(&pingpong::PingPongSetup::new(1), true, true),
+        },
+        Workload {
+            name: "pingpong-10k",
+            about: "pingpong over 10,000 registered descriptors (both ends of 5,000 socketpairs), round robin",
+            unit: "op",
+            units_per_op: 1,
+            min_iters: pingpong::TEN_K as u64,
+            contenders: || lineup(&pingpong::PingPongSetup::new(pingpong::TEN_K), false, true),
+        },
+        Workload {
+            name: "ready-1k",
+            about: "1,000 level-triggered fds with unread data; one wait returns all, every key visited",
+            unit: "event",
+            units_per_op: ready::FDS as u64,
+            min_iters: 50,
+            contenders: || lineup(&ready::ReadySetup(Trigger::Level), true, false),
+        },
+        Workload {
+            name: "ready-1k-edge",
+            about: "ready-1k edge-triggered (mio's only mode): 1,000 new edges (untimed writes), then one wait",
+            unit: "event",
+            units_per_op: ready::FDS as u64,
+            min_iters: 20,
+            contenders: || lineup(&ready::ReadySetup(Trigger::Edge), false, true),
+        },
+        Workload {
+            name: "churn",
+            about: "register + deregister one descriptor",
+            unit: "op",
+            units_per_op: 1,
+            min_iters: 1_000,
+            contenders: || lineup(&registration::Churn, false, true),
+        },
+        Workload {
+            name: "rearm",
+            about: "oneshot fd with unread data: wait for its event, re-arm with modify (mio: edge + reregister)",
+            unit: "op",
+            units_per_op: 1,
+            min_iters: 1_000,
+            contenders: || lineup(&registration::Rearm, false, true),
+        },
+        Workload {
+            name: "wake",
+            about: "same thread: wake, then a blocking wait that returns with no event",
+            unit: "op",
+            units_per_op: 1,
+            min_iters: 1_000,
+            contenders: || lineup(&wake::SameThread, false, true),
+        },
+        Workload {
+            name: "wake-xthread",
+            about: "two threads wake each other's blocked wait in turn; one op is a round trip",
+            unit: "round trip",
+            units_per_op: 1,
+            min_iters: 200,
+            contenders: || lineup(&wake::CrossThread, false, true),
+        },
+        Workload {
+            name: "timeout-100us",
+            about: "a 100 us timed wait with nothing ready (actual sleep in the timeout table)",
+            unit: "wait",
+            units_per_op: 1,
+            min_iters: 20,
+            contenders: || lineup(&timeout::Timed, false, true),
+        },
+        Workload {
+            name: "echo",
+            about: "loopback TCP echo: server thread on the poller, 64 connections from a raw-epoll client thread",
+            unit: "request",
+            units_per_op: 1,
+            min_iters: 2_000,
+            contenders: || lineup(&echo::EchoSetup, false, true),
+        },
+    ]
+}

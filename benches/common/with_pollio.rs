@@ -1,0 +1,129 @@
+//! pollio through its rich API (`poll` → `&[Event]` with keys) and through the 0.1.3 seed API
+//! (`add` / `wait(i32)` → `&[EventObject]`).
+
+use super::backend::{Backend, Trigger, Wake, CAPACITY};
+use pollio::{EventKind, EventObject, Mode, OsPoller, Poller, Registration};
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::time::Duration;
+
+/// pollio's `Registration` / `poll` API.
+pub struct Pollio {
+    poller: OsPoller,
+}
+
+fn mode(trigger: Trigger) -> Mode {
+    match trigger {
+        Trigger::Level => Mode::Level,
+        Trigger::Edge => Mode::Edge,
+        Trigger::Oneshot => Mode::Oneshot,
+    }
+}
+
+fn new_poller() -> OsPoller {
+    OsPoller::with_capacity(CAPACITY).expect("pollio poller")
+}
+
+impl Wake for pollio::Waker {
+    fn wake(&self) {
+        pollio::Waker::wake(self).expect("pollio wake");
+    }
+}
+
+impl Backend for Pollio {
+    type Waker = pollio::Waker;
+    const NAME: &'static str = "pollio";
+    const KEY: &'static str = "pollio";
+
+    fn new() -> Self {
+        Pollio {
+            poller: new_poller(),
+        }
+    }
+
+    fn register(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
+        let registration = Registration::client(key).with_mode(mode(trigger));
+        self.poller
+            .register(fd, registration)
+            .expect("pollio register");
+    }
+
+    fn rearm(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
+        let registration = Registration::client(key).with_mode(mode(trigger));
+        self.poller
+            .reregister(fd, registration)
+            .expect("pollio reregister");
+    }
+
+    fn deregister(&mut self, fd: BorrowedFd<'_>) {
+        self.poller.deregister(fd).expect("pollio deregister");
+    }
+
+    #[inline]
+    fn wait(&mut self, timeout: Option<Duration>, mut visit: impl FnMut(u64)) -> usize {
+        let events = self.poller.poll(timeout).expect("pollio poll");
+        for event in events {
+            visit(event.key().into());
+        }
+        events.len()
+    }
+
+    fn waker(&mut self) -> pollio::Waker {
+        self.poller.waker().expect("pollio waker")
+    }
+}
+
+/// pollio's seed API: `add(EventObject)`, `wait(i32)`; level-triggered, events carry the fd.
+pub struct PollioSeed {
+    poller: OsPoller,
+}
+
+impl Backend for PollioSeed {
+    type Waker = pollio::Waker;
+    const NAME: &'static str = "pollio wait(i32)";
+    const KEY: &'static str = "pollio-seed";
+
+    fn new() -> Self {
+        PollioSeed {
+            poller: new_poller(),
+        }
+    }
+
+    fn trigger_for(_wanted: Trigger) -> Trigger {
+        Trigger::Level
+    }
+
+    fn register(&mut self, fd: BorrowedFd<'_>, _key: u32, _trigger: Trigger) {
+        let object = EventObject::client(fd.as_raw_fd());
+        self.poller.add(object).expect("pollio add");
+    }
+
+    fn rearm(&mut self, _fd: BorrowedFd<'_>, _key: u32, _trigger: Trigger) {
+        unreachable!("the seed API has no modify");
+    }
+
+    fn deregister(&mut self, fd: BorrowedFd<'_>) {
+        self.poller.delete(fd.as_raw_fd()).expect("pollio delete");
+    }
+
+    #[inline]
+    fn wait(&mut self, timeout: Option<Duration>, mut visit: impl FnMut(u64)) -> usize {
+        let timeout_ms = match timeout {
+            None => -1,
+            Some(d) => d.as_nanos().div_ceil(1_000_000) as i32,
+        };
+        let objects = self.poller.wait(timeout_ms).expect("pollio wait");
+        for object in objects {
+            debug_assert_eq!(object.kind, EventKind::Client);
+            visit(object.fd as u64);
+        }
+        objects.len()
+    }
+
+    fn id(fd: BorrowedFd<'_>, _key: u32) -> u64 {
+        fd.as_raw_fd() as u64
+    }
+
+    fn waker(&mut self) -> pollio::Waker {
+        self.poller.waker().expect("pollio waker")
+    }
+}
