@@ -39,7 +39,11 @@ impl OsPoller {
     }
 
     /// One kernel wait, with the wake-up event (if any) taken out.
-    #[inline]
+    ///
+    /// Always inlined into `poll` and the seed `wait`: when LLVM declined to, the call frame
+    /// and the timeout passed through memory cost 24 more instructions per wait (wait(0) on an
+    /// idle poller took 61 instructions of user space instead of 37).
+    #[inline(always)]
     fn select(&mut self, timeout: Timeout) -> io::Result<()> {
         let shared = &*self.registry.shared;
         shared.selector.select(&mut self.events, timeout)?;
@@ -48,6 +52,7 @@ impl OsPoller {
     }
 
     /// `select`, then the events as seed-API objects.
+    #[inline]
     fn select_objects(&mut self, timeout: Timeout) -> io::Result<&[EventObject]> {
         self.select(timeout)?;
         self.objects.clear();
@@ -98,22 +103,27 @@ impl Poller for OsPoller {
         })
     }
 
+    #[inline]
     fn add(&self, event: EventObject) -> io::Result<()> {
         self.registry.add(event)
     }
 
+    #[inline]
     fn delete(&self, fd: RawFd) -> io::Result<()> {
         self.registry.delete(fd)
     }
 
+    #[inline]
     fn wait(&mut self, timeout_ms: i32) -> io::Result<&[EventObject]> {
         self.select_objects(Timeout::from_millis(timeout_ms)?)
     }
 
+    #[inline]
     fn add_with(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
         self.registry.add_with(fd, registration)
     }
 
+    #[inline]
     fn modify(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
         self.registry.modify(fd, registration)
     }

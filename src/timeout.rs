@@ -22,10 +22,7 @@ impl Timeout {
         match timeout_ms {
             -1 => Ok(Timeout::Forever),
             ms if ms >= 0 => Ok(Timeout::Millis(ms)),
-            _ => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "timeout_ms must be -1 (block), 0 (poll) or a positive number of milliseconds",
-            )),
+            _ => Err(invalid_timeout()),
         }
     }
 
@@ -58,6 +55,15 @@ impl Timeout {
             }
         }
     }
+}
+
+/// Built out of line so that the inlined seed `wait` carries only the valid-timeout path.
+#[cold]
+fn invalid_timeout() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "timeout_ms must be -1 (block), 0 (poll) or a positive number of milliseconds",
+    )
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ pub(crate) fn event_readiness(event: &RawEvent) -> Readiness {
 }
 
 /// The epoll event mask for an interest and mode.
+#[inline]
 fn event_mask(interest: Interest, mode: Mode) -> u32 {
     let mut mask = 0;
     if interest.is_readable() {
@@ -80,6 +81,7 @@ impl Selector {
         self.epoll.as_raw_fd()
     }
 
+    #[inline]
     pub(crate) fn add(
         &self,
         fd: RawFd,
@@ -90,6 +92,7 @@ impl Selector {
         self.ctl(libc::EPOLL_CTL_ADD, fd, word, event_mask(interest, mode))
     }
 
+    #[inline]
     pub(crate) fn modify(
         &self,
         fd: RawFd,
@@ -100,10 +103,12 @@ impl Selector {
         self.ctl(libc::EPOLL_CTL_MOD, fd, word, event_mask(interest, mode))
     }
 
+    #[inline]
     pub(crate) fn delete(&self, fd: RawFd) -> io::Result<()> {
         self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0)
     }
 
+    #[inline]
     fn ctl(&self, op: libc::c_int, fd: RawFd, word: u64, events: u32) -> io::Result<()> {
         let mut event = libc::epoll_event { events, u64: word };
         // SAFETY: `event` is a valid epoll_event for the duration of the call; the kernel only
@@ -114,6 +119,10 @@ impl Selector {
         }
     }
 
+    /// One wait. Inlined into the poller's wait methods: then no call frame surrounds the
+    /// system call and a constant timeout folds away. The precise-timeout call and the error
+    /// handling stay out of line, so the inlined code is only the common path.
+    #[inline(always)]
     pub(crate) fn select(&self, events: &mut Vec<Event>, timeout: Timeout) -> io::Result<()> {
         events.clear();
         // Event is a transparent epoll_event, so the kernel writes straight into the vector.
@@ -131,12 +140,11 @@ impl Selector {
                 unsafe { events.set_len(n as usize) };
                 Ok(())
             }
-            // A signal arrived: report "nothing ready" so the caller's loop runs again.
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(err) => Err(err),
+            Err(err) => interrupted_as_empty(err),
         }
     }
 
+    #[inline]
     fn epoll_wait(
         &self,
         buf: *mut libc::epoll_event,
@@ -149,7 +157,9 @@ impl Selector {
     }
 
     /// A wait with nanosecond precision through epoll_pwait2 (Linux 5.11), or the timeout
-    /// rounded up to whole milliseconds where the kernel lacks it.
+    /// rounded up to whole milliseconds where the kernel lacks it. Kept out of line so that
+    /// inlining `select` does not copy it into every wait.
+    #[inline(never)]
     fn epoll_wait_precise(
         &self,
         buf: *mut libc::epoll_event,
@@ -191,6 +201,16 @@ impl Selector {
             }
         }
         self.epoll_wait(buf, max, Timeout::Precise(timeout).ceil_millis())
+    }
+}
+
+/// A failed wait: a signal (EINTR) means "nothing ready", so the caller's loop runs again.
+#[cold]
+fn interrupted_as_empty(err: io::Error) -> io::Result<()> {
+    if err.kind() == io::ErrorKind::Interrupted {
+        Ok(())
+    } else {
+        Err(err)
     }
 }
 
