@@ -1,8 +1,9 @@
 //! The paired comparison runner: `cargo bench --bench compare`.
 //!
 //! For every workload it runs the implementations in rotation, one batch each, round after
-//! round (raw epoll, pollio, ..., raw epoll, pollio, ...), so that every implementation sees the
-//! same machine noise within a round. It prints, per implementation, the median time per unit,
+//! round (A B C D, B C D A, C D A B, ...: each round starts one later), so that every
+//! implementation sees the same machine noise within a round and none always follows the same
+//! other one. It prints, per implementation, the median time per unit,
 //! the min–max spread, and the median over rounds of the per-round ratio to raw epoll with its
 //! 25th–75th percentiles. On a shared, noisy machine only those ratios mean much.
 //!
@@ -139,7 +140,8 @@ fn run(options: &Options) {
     let budget = Duration::from_secs_f64(options.seconds / selected.len() as f64);
     println!(
         "Paired comparison: {} workloads, about {:.1} s each. Each round runs one batch of every \
-         implementation in turn; ratios are per round, to raw epoll in the same round.\n",
+         implementation in turn, starting one later each round; ratios are per round, to raw \
+         epoll in the same round.\n",
         selected.len(),
         budget.as_secs_f64()
     );
@@ -170,8 +172,11 @@ fn measure(workload: &Workload, budget: Duration) -> Outcome {
     let mut per_unit: Vec<Vec<f64>> = vec![Vec::new(); n];
     let mut rounds = 0;
     while rounds < MIN_ROUNDS || (started.elapsed() < budget && rounds < MAX_ROUNDS) {
-        for (i, contender) in contenders.iter_mut().enumerate() {
-            per_unit[i].push(contender.batch(iters).as_nanos() as f64 / units);
+        // Each round starts one implementation later, so none always runs right after the
+        // same other one (which shifted wait0-empty by 3% in a test).
+        for k in 0..n {
+            let i = (rounds + k) % n;
+            per_unit[i].push(contenders[i].batch(iters).as_nanos() as f64 / units);
         }
         rounds += 1;
     }

@@ -56,14 +56,16 @@ impl<B: Backend> Contender for Wait0Contender<B> {
 pub struct PingPongSetup {
     pairs: Rc<Vec<Pair>>,
     registered: usize,
+    trigger: Trigger,
 }
 
 impl PingPongSetup {
-    pub fn new(registered: usize) -> PingPongSetup {
+    pub fn new(registered: usize, trigger: Trigger) -> PingPongSetup {
         let pair_count = if registered == 1 { 1 } else { registered / 2 };
         PingPongSetup {
             pairs: Rc::new(pairs(pair_count)),
             registered,
+            trigger,
         }
     }
 }
@@ -85,6 +87,7 @@ struct PingPong<B> {
     backend: B,
     pairs: Rc<Vec<Pair>>,
     registered: usize,
+    trigger: Trigger,
     /// What the backend reports for each registered descriptor.
     ids: Vec<u64>,
     next: usize,
@@ -99,6 +102,7 @@ impl Make for PingPongSetup {
             backend: B::new(),
             pairs: Rc::clone(&self.pairs),
             registered: self.registered,
+            trigger: self.trigger,
             ids,
             next: 0,
         })
@@ -122,7 +126,7 @@ impl<B: Backend> Op for PingPong<B> {
 
 impl<B: Backend> Contender for PingPong<B> {
     fn label(&self) -> String {
-        label::<B>(Trigger::Level)
+        label::<B>(self.trigger)
     }
     fn key(&self) -> &'static str {
         B::KEY
@@ -131,7 +135,7 @@ impl<B: Backend> Contender for PingPong<B> {
     /// batch only (untimed): a descriptor watched by several pollers at once would make every
     /// write wake them all.
     fn batch(&mut self, iters: u64) -> Duration {
-        let trigger = Trigger::Level;
+        let trigger = B::trigger_for(self.trigger);
         for i in 0..self.registered {
             let fd = endpoint(&self.pairs, self.registered, i).0;
             self.backend.register(fd, i as u32, trigger);
