@@ -34,8 +34,10 @@ impl Shared {
         if fd < 0 {
             return Err(invalid_input("fd is negative"));
         }
-        if fd == self.selector.as_raw_fd() {
-            return Err(invalid_input("a poller cannot watch its own fd"));
+        // Its own fds: the queue, and the waker's source, which a modify or delete would
+        // silently disconnect from every Waker.
+        if fd == self.selector.as_raw_fd() || self.wake_source.get().is_some_and(|w| w.owns(fd)) {
+            return Err(invalid_input("a poller cannot watch its own fds"));
         }
         Ok(())
     }

@@ -56,6 +56,7 @@ fn descriptors_are_closed_on_every_path() {
     handles_keep_the_fds_until_the_last_drops();
     error_paths_leak_nothing();
     own_descriptors_are_close_on_exec();
+    the_wakers_descriptor_is_refused();
 }
 
 /// 10,000 pollers, with and without a waker, leave nothing behind.
@@ -234,6 +235,41 @@ fn own_descriptors_are_close_on_exec() {
     }
     drop((poller, waker, _registry, _second));
     assert_eq!(open_fds(), before, "not closed on drop");
+}
+
+/// The waker's eventfd is the poller's own: registering, modifying or deleting it is
+/// `InvalidInput` (a delete would otherwise disconnect every waker), and the waker still works.
+fn the_wakers_descriptor_is_refused() {
+    let mut poller = OsPoller::new().expect("new");
+    let before = open_fds();
+    let waker = poller.waker().expect("waker");
+    let new: Vec<RawFd> = open_fds().difference(&before).copied().collect();
+    assert_eq!(new.len(), 1, "new descriptors: {new:?}");
+    let eventfd = new[0];
+    assert_eq!(target_of(eventfd), "anon_inode:[eventfd]");
+
+    let reg = Registration::client(1);
+    let refused = [
+        ("add", poller.add(EventObject::client(eventfd))),
+        ("add_with", poller.add_with(eventfd, reg)),
+        ("modify", poller.modify(eventfd, reg)),
+        ("delete", poller.delete(eventfd)),
+    ];
+    for (what, result) in refused {
+        assert_eq!(kind_of(result), ErrorKind::InvalidInput, "{what}");
+    }
+
+    // Still connected: a wake ends a wait that would otherwise last a minute.
+    waker.wake().expect("wake");
+    let start = std::time::Instant::now();
+    let events = poller
+        .poll(Some(std::time::Duration::from_secs(60)))
+        .expect("poll");
+    assert!(events.is_empty());
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(30),
+        "the wake was lost"
+    );
 }
 
 /// A regular file in the temporary directory, already unlinked.

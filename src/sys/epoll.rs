@@ -259,6 +259,12 @@ impl WakeSource {
         Ok(WakeSource { eventfd })
     }
 
+    /// Whether `fd` is this source's eventfd.
+    #[inline]
+    pub(crate) fn owns(&self, fd: RawFd) -> bool {
+        self.eventfd.as_raw_fd() == fd
+    }
+
     /// Async-signal-safe: one write(2), and on the (2^64 wakes away) full counter one read(2).
     pub(crate) fn notify(&self, _selector: &Selector) -> io::Result<()> {
         let one: u64 = 1;

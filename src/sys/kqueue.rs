@@ -658,6 +658,22 @@ impl WakeSource {
         }
     }
 
+    /// Whether `fd` is one of this source's descriptors.
+    #[inline]
+    pub(crate) fn owns(&self, fd: RawFd) -> bool {
+        match self {
+            WakeSource::User => {
+                // EVFILT_USER has no descriptor.
+                let _ = fd;
+                false
+            }
+            #[cfg(any(target_os = "netbsd", target_os = "openbsd"))]
+            WakeSource::Pipe { reader, writer } => {
+                fd == reader.as_raw_fd() || fd == writer.as_raw_fd()
+            }
+        }
+    }
+
     /// Async-signal-safe: one kevent(2), or one write(2) and on a full pipe one read(2).
     pub(crate) fn notify(&self, selector: &Selector) -> io::Result<()> {
         match self {

@@ -27,7 +27,8 @@
 //!   - `as_raw_fd()`.
 //! - `struct WakeSource`: `new(&Selector)` registers a source whose events carry
 //!   [`word::WAKE`](crate::word::WAKE); `notify(&Selector)` makes that event pending, is
-//!   async-signal-safe, and needs no draining on the wait path.
+//!   async-signal-safe, and needs no draining on the wait path; `owns(fd)` tells whether `fd`
+//!   is one of its descriptors, which callers may not register, modify or delete.
 
 #[cfg_attr(target_os = "linux", path = "epoll.rs")]
 #[cfg_attr(
