@@ -72,8 +72,24 @@ pub fn never_closes_registered_fds<P: Poller>() {
     assert_eq!(drain(&a), b"still here");
 }
 
+/// The kernel queue's fd is close-on-exec from the moment the poller exists (on every
+/// backend; the Linux-only `fd_leaks` test also checks the waker's descriptor).
+pub fn poller_fd_is_close_on_exec<P: Poller + AsRawFd>() {
+    let poller = P::new().expect("new");
+    let _waker = poller.waker().expect("waker");
+    // SAFETY: F_GETFD only reads the descriptor table of a descriptor the poller keeps open.
+    let flags = unsafe { libc::fcntl(poller.as_raw_fd(), libc::F_GETFD) };
+    assert!(flags != -1, "the poller's fd is not open");
+    assert_ne!(
+        flags & libc::FD_CLOEXEC,
+        0,
+        "the poller's fd is not close-on-exec"
+    );
+}
+
 backend_tests!(
     borrowed_fd_entry_points,
+    poller_fd_is_close_on_exec,
     registry_takes_as_fd,
     never_closes_registered_fds,
 );
