@@ -13,11 +13,16 @@
 //! | `random_readiness_loses_no_event` | 1,000 fds, 5,000 waits | 10,000 fds, 100,000 waits |
 //! | `registration_from_four_threads_while_waiting` | 4 × 64 pairs, 4 × 5,000 changes | 4 × 250 pairs, 4 × 100,000 changes |
 //! | `no_wake_is_lost` | 20,000 wakes | 1,000,000 wakes |
-//! | `small_buffer_delivers_every_ready_fd` | 1,000 fds, capacity 16 | same |
+//! | `small_buffer_delivers_every_ready_fd` | 1,000 fds, capacity 16 | 5,000 fds, capacity 16 |
 //! | `pollers_leak_no_descriptor` | 1,000 pollers | 10,000 pollers |
 //!
 //! The random tests print their seed; `POLLIO_STRESS_SEED=n` replays one. The tests in this
 //! binary run one at a time: they count the process's descriptors and share two cores.
+
+// The conformance suite's descriptor helpers; this binary uses a few of them.
+#[allow(dead_code)]
+#[path = "conformance/support/fds.rs"]
+mod fds;
 
 use pollio::{EventKind, Interest, Mode, OsPoller, Poller, Registration, Registry};
 use std::collections::HashSet;
@@ -87,14 +92,8 @@ fn open_fds() -> usize {
 
 /// Socket pairs whose ends are all non-blocking.
 fn pairs(n: usize) -> Vec<(UnixStream, UnixStream)> {
-    (0..n)
-        .map(|_| {
-            let (a, b) = UnixStream::pair().expect("socketpair");
-            a.set_nonblocking(true).expect("non-blocking");
-            b.set_nonblocking(true).expect("non-blocking");
-            (a, b)
-        })
-        .collect()
+    fds::raise_fd_limit((2 * n + 256) as libc::rlim_t);
+    (0..n).map(|_| fds::unix_pair()).collect()
 }
 
 /// Reads everything `stream` has; returns the byte count.
@@ -446,7 +445,7 @@ impl Drop for RaiseOnPanic<'_> {
 #[test]
 fn small_buffer_delivers_every_ready_fd() {
     let _serial = serial();
-    let count = 1_000;
+    let count = size(1_000, 5_000);
     let capacity = 16;
     let pairs = pairs(count);
     for mode in [Mode::Level, Mode::Edge] {
