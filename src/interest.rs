@@ -115,7 +115,7 @@ pub(crate) fn write_flags(
 /// | [`Level`](Mode::Level) | on every wait while the fd is ready | default | default |
 /// | [`Edge`](Mode::Edge) | once each time new readiness arrives | `EPOLLET` | `EV_CLEAR` |
 /// | [`Oneshot`](Mode::Oneshot) | once, then nothing until re-armed with `modify` | `EPOLLONESHOT` | `EV_DISPATCH` |
-/// | [`EdgeOneshot`](Mode::EdgeOneshot) | once, edge-triggered, until re-armed | both | both |
+/// | [`EdgeOneshot`](Mode::EdgeOneshot) | once, edge-triggered, until re-armed | both | `EV_DISPATCH` (a re-arm reports readiness already there, as on epoll) |
 ///
 /// A oneshot registration stays registered after it fires: re-arm it with
 /// [`Poller::modify`](crate::Poller::modify), remove it with [`Poller::delete`](crate::Poller::delete).
