@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Compile-checks the crate (library, tests and examples) for macOS and the BSDs, so a type error
-# in the kqueue backend fails CI on a Linux machine.
+# Compile-checks the crate (library, tests and examples) for macOS, iOS and the BSDs, so a type
+# error in the kqueue backend fails CI on a Linux machine.
 #
 # It uses Debian's rustc-web toolchain (installed if missing), which ships the standard
 # library's sources: `-Zbuild-std` builds `std` for each target from them, so no prebuilt
@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 targets=(
     aarch64-apple-darwin
     x86_64-apple-darwin
+    aarch64-apple-ios
     x86_64-unknown-freebsd
     x86_64-unknown-netbsd
     x86_64-unknown-openbsd
