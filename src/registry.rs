@@ -34,10 +34,11 @@ impl Shared {
         if fd < 0 {
             return Err(invalid_input("fd is negative"));
         }
-        // Its own fds: the queue, and the waker's source, which a modify or delete would
-        // silently disconnect from every Waker.
-        if fd == self.selector.as_raw_fd() || self.wake_source.get().is_some_and(|w| w.owns(fd)) {
-            return Err(invalid_input("a poller cannot watch its own fds"));
+        // The backends refuse the queue's own fd (epoll answers EINVAL); the waker's source
+        // is checked here, because the kernel would let a modify or delete of it through and
+        // silently disconnect every Waker.
+        if self.wake_source.get().is_some_and(|source| source.owns(fd)) {
+            return Err(invalid_input("a poller cannot watch its waker's fd"));
         }
         Ok(())
     }
