@@ -58,21 +58,36 @@ pub fn wait_timeout_never_returns_early<P: Poller>() {
     }
 }
 
-/// `Duration::ZERO` returns at once, with or without events.
+/// The shortest of `tries` runs of `wait`. Noise only ever adds time, so the minimum is a
+/// bound a busy machine cannot break.
+fn shortest(tries: usize, mut wait: impl FnMut()) -> Duration {
+    (0..tries)
+        .map(|_| {
+            let start = Instant::now();
+            wait();
+            start.elapsed()
+        })
+        .min()
+        .expect("at least one try")
+}
+
+/// `Duration::ZERO` returns at once, with or without events: not rounded up to a millisecond.
 pub fn zero_does_not_block<P: Poller>() {
     let (mut poller, _keep) = idle_poller::<P>();
-    let start = Instant::now();
-    for _ in 0..100 {
+    let fastest = shortest(100, || {
         assert!(poll_for(&mut poller, Duration::ZERO).is_empty());
-        assert!(poller
-            .wait_timeout(Some(Duration::ZERO))
-            .expect("wait_timeout")
-            .is_empty());
-    }
+    });
     assert!(
-        start.elapsed() < PATIENCE,
-        "200 zero timeouts took {:?}",
-        start.elapsed()
+        fastest < Duration::from_millis(1),
+        "poll(0) took {fastest:?}"
+    );
+    let fastest = shortest(100, || {
+        let objects = poller.wait_timeout(Some(Duration::ZERO));
+        assert!(objects.expect("wait_timeout").is_empty());
+    });
+    assert!(
+        fastest < Duration::from_millis(1),
+        "wait_timeout(0) took {fastest:?}"
     );
 
     let (a, _b) = unix_pair();
@@ -81,6 +96,62 @@ pub fn zero_does_not_block<P: Poller>() {
     let events = poll_for(&mut poller, Duration::ZERO);
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].key, 2);
+}
+
+/// Whether the kernel takes timeouts finer than a millisecond in one wait: kqueue always does,
+/// Linux from 5.11 on (`epoll_pwait2`; valgrind before 3.21 hides it).
+fn kernel_has_precise_waits() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: epoll_create1 takes no pointers; the fd is closed below.
+        let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        assert!(epoll >= 0, "epoll_create1");
+        let mut event = libc::epoll_event { events: 0, u64: 0 };
+        let zero = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: one writable event slot, a live timespec, and no signal mask.
+        let res = unsafe {
+            libc::syscall(
+                libc::SYS_epoll_pwait2,
+                epoll,
+                &mut event as *mut libc::epoll_event,
+                1,
+                &zero as *const libc::timespec,
+                std::ptr::null::<libc::sigset_t>(),
+                0usize,
+            )
+        };
+        let present = res >= 0;
+        // SAFETY: closes the fd opened above, which nothing else uses.
+        unsafe { libc::close(epoll) };
+        present
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        true
+    }
+}
+
+/// A 100 µs timeout is kept in microseconds where the kernel can (the shortest of many such
+/// waits ends before a millisecond), and otherwise rounded up to a whole millisecond.
+pub fn sub_millisecond_timeouts_keep_their_precision<P: Poller>() {
+    let (mut poller, _keep) = idle_poller::<P>();
+    let timeout = Duration::from_micros(100);
+    let fastest = shortest(50, || assert!(poll_for(&mut poller, timeout).is_empty()));
+    assert!(fastest >= timeout, "returned after {fastest:?}");
+    if kernel_has_precise_waits() {
+        assert!(
+            fastest < Duration::from_millis(1),
+            "rounded up: the shortest 100 µs wait took {fastest:?}"
+        );
+    } else {
+        assert!(
+            fastest >= Duration::from_millis(1),
+            "the fallback must round up to 1 ms, took {fastest:?}"
+        );
+    }
 }
 
 /// Timeouts too long for the kernel, `Duration::MAX` among them, and `None` block until a
@@ -134,5 +205,6 @@ backend_tests!(
     poll_never_returns_early,
     wait_timeout_never_returns_early,
     zero_does_not_block,
+    sub_millisecond_timeouts_keep_their_precision,
     huge_timeouts_block_until_woken,
 );
