@@ -143,6 +143,9 @@ pub struct Harness {
     poller: OsPoller,
     registry: Registry,
     waker: Option<Waker>,
+    /// A wake was made and its event has not yet been taken by a wait: it holds a place in the
+    /// kernel's buffer on the next wait.
+    wake_pending: bool,
     capacity: usize,
     slots: Vec<Option<Slot>>,
     buf: Vec<u8>,
@@ -163,6 +166,7 @@ impl Harness {
             registry: poller.registry().map_err(|e| format!("registry: {e}"))?,
             poller,
             waker: None,
+            wake_pending: false,
             capacity,
             slots: (0..SLOTS).map(|_| None).collect(),
             buf: vec![0; CHUNK],
@@ -366,9 +370,11 @@ impl Harness {
                 self.capacity
             ));
         }
-        // A wake-up event takes a place in the kernel's buffer before it is filtered out.
-        let room = self.capacity - usize::from(self.waker.is_some());
+        // A pending wake-up event takes a place in the kernel's buffer before it is filtered
+        // out. It stays pending only when the fds' events took every place.
+        let room = self.capacity - usize::from(self.wake_pending);
         let truncated = seen.len() >= room;
+        self.wake_pending &= seen.len() == self.capacity;
         let mut reported = [false; SLOTS];
         for event in seen {
             let found = self.slots.iter().position(|s| {
@@ -486,12 +492,14 @@ impl Harness {
         let waker = self.waker()?;
         for _ in 0..times {
             waker.wake().map_err(|e| format!("wake: {e}"))?;
+            self.wake_pending = true;
         }
         Ok(())
     }
 
     fn wake_and_wait(&mut self, long: LongWait) -> Result<(), String> {
         self.waker()?.wake().map_err(|e| format!("wake: {e}"))?;
+        self.wake_pending = true;
         let poller = &mut self.poller;
         let start = Instant::now();
         let seen: io::Result<Vec<Seen>> = watchdog(|| match long {
@@ -520,6 +528,7 @@ impl Harness {
         let capacity = capacity.max(1);
         // Drop the old poller and its handles first: its fds must all be closed.
         self.waker = None;
+        self.wake_pending = false;
         let poller = OsPoller::with_capacity(capacity).map_err(|e| format!("new poller: {e}"))?;
         self.registry = poller.registry().map_err(|e| format!("registry: {e}"))?;
         self.poller = poller;
