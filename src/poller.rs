@@ -57,7 +57,8 @@ pub trait Poller {
     ///
     /// # Errors
     ///
-    /// - [`InvalidInput`](io::ErrorKind::InvalidInput): `fd` is negative.
+    /// - [`InvalidInput`](io::ErrorKind::InvalidInput): `fd` is negative or one of the
+    ///   poller's own fds.
     /// - [`NotFound`](io::ErrorKind::NotFound): `fd` is not registered, or it was closed while
     ///   registered (closing an fd ends its registration in the kernel; with epoll, only once
     ///   every duplicate of the fd is closed, so close duplicates or delete before closing).
@@ -104,8 +105,8 @@ pub trait Poller {
     ///
     /// # Errors
     ///
-    /// - [`InvalidInput`](io::ErrorKind::InvalidInput): `fd` is negative, not open, or the
-    ///   poller's own fd; or the interest is empty.
+    /// - [`InvalidInput`](io::ErrorKind::InvalidInput): `fd` is negative, not open, or one of
+    ///   the poller's own fds (its queue, its waker's descriptor); or the interest is empty.
     /// - [`AlreadyExists`](io::ErrorKind::AlreadyExists): `fd` is already registered.
     /// - [`Unsupported`](io::ErrorKind::Unsupported): epoll cannot poll this file (regular
     ///   files and directories, which are always ready).
