@@ -12,7 +12,8 @@ pub(crate) struct Shared {
     /// Created by the first call to `waker()`.
     pub(crate) wake_source: OnceLock<sys::WakeSource>,
     /// Set by the first wake after a wait returned, cleared when the wait sees the wake event:
-    /// later wakes in between are already covered and make no system call.
+    /// later wakes in between are already covered and make no system call. Both sides change
+    /// it with a read-modify-write; `take_wake` says why that matters.
     pub(crate) notified: AtomicBool,
 }
 
@@ -83,6 +84,17 @@ impl Shared {
     }
 
     /// Removes the wake event from `events`, if present, and re-enables wake notifications.
+    ///
+    /// The flag is cleared with a swap, not a store. A caller typically reads its own work
+    /// queue next, while producers push to it and then call `Waker::wake`, which skips the
+    /// system call when its swap reads `true`. With a plain store, the caller's later read of
+    /// the queue could be ordered before the store (store buffering): a producer could push
+    /// unseen, read the old `true`, skip, and leave the caller asleep with work queued and no
+    /// wake coming. Two swaps on one atomic are totally ordered, so either the producer's
+    /// swap comes after this one and reads `false` (it makes the system call, and the next wait
+    /// returns), or it comes before and this swap reads the `true` it wrote: this Acquire
+    /// then pairs with the Release half of that swap in `Waker::wake`, and the push the
+    /// producer made before waking is visible to everything the caller does after this.
     #[inline]
     pub(crate) fn take_wake(&self, events: &mut Vec<Event>) {
         if self.wake_source.get().is_none() {
@@ -90,7 +102,7 @@ impl Shared {
         }
         if let Some(i) = events.iter().position(Event::is_wake) {
             events.swap_remove(i);
-            self.notified.store(false, Ordering::Release);
+            self.notified.swap(false, Ordering::Acquire);
         }
     }
 }

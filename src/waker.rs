@@ -44,14 +44,20 @@ impl Waker {
     /// Makes the current or next wait on the poller return.
     pub fn wake(&self) -> io::Result<()> {
         let shared = &*self.shared;
-        if shared.notified.swap(true, Ordering::AcqRel) {
+        // Release: pairs with the Acquire swap that clears the flag in `Shared::take_wake`, so
+        // whatever the caller did before waking (pushing work) is visible to the waiter when
+        // this wake is skipped (see there). Nothing is read through this swap, so it needs
+        // no Acquire.
+        if shared.notified.swap(true, Ordering::Release) {
             return Ok(());
         }
         let Some(source) = shared.wake_source.get() else {
             return Ok(());
         };
         source.notify(&shared.selector).map_err(|err| {
-            shared.notified.store(false, Ordering::Release);
+            // No event is coming for this wake: let the next one try the system call again.
+            // Relaxed: it publishes nothing, and the next wake's swap reads it whatever order.
+            shared.notified.store(false, Ordering::Relaxed);
             err
         })
     }

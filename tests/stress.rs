@@ -13,6 +13,7 @@
 //! | `random_readiness_loses_no_event` | 1,000 fds, 5,000 waits | 10,000 fds, 100,000 waits |
 //! | `registration_from_four_threads_while_waiting` | 4 × 64 pairs, 4 × 5,000 changes | 4 × 250 pairs, 4 × 100,000 changes |
 //! | `no_wake_is_lost` | 20,000 wakes | 1,000,000 wakes |
+//! | `wake_after_push_is_never_skipped` | 2 s | 60 s |
 //! | `small_buffer_delivers_every_ready_fd` | 1,000 fds, capacity 16 | 5,000 fds, capacity 16 |
 //! | `pollers_leak_no_descriptor` | 1,000 pollers | 10,000 pollers |
 //!
@@ -230,6 +231,9 @@ fn registration_from_four_threads_while_waiting() {
     let seeds: Vec<u64> = (0..4).map(|_| rng.next()).collect();
 
     let (poller, survivors) = thread::scope(|scope| {
+        // A churning thread that panics makes the join below panic: the waiting thread must
+        // still be told to stop, or the scope would wait for it forever.
+        let _stop_on_panic = RaiseOnPanic(&stop);
         let (stop, fd_of_key) = (&stop, &fd_of_key);
         let waiter = scope.spawn(move || {
             let mut events = 0u64;
@@ -325,16 +329,16 @@ fn churn(
         let reg = reg_for(i, interest, modes[rng.below(modes.len())]);
         match rng.below(4) {
             0 => {
-                let result = registry.register(ours, reg);
+                let result = registry.register(ours.as_fd(), reg);
                 assert_eq!(result.is_ok(), !registered[i], "add: {result:?}");
                 registered[i] = true;
             }
             1 => {
-                let result = registry.reregister(ours, reg);
+                let result = registry.reregister(ours.as_fd(), reg);
                 assert_eq!(result.is_ok(), registered[i], "modify: {result:?}");
             }
             2 => {
-                let result = registry.deregister(ours);
+                let result = registry.deregister(ours.as_fd());
                 assert_eq!(result.is_ok(), registered[i], "delete: {result:?}");
                 registered[i] = false;
             }
@@ -350,7 +354,7 @@ fn churn(
     for (i, (ours, _)) in pairs.iter().enumerate() {
         if registered[i] {
             let reg = reg_for(i, Interest::READABLE, Mode::Edge);
-            registry.reregister(ours, reg).unwrap();
+            registry.reregister(ours.as_fd(), reg).unwrap();
             survivors.push((ours.as_raw_fd(), reg.key()));
         }
     }
@@ -428,6 +432,82 @@ fn no_wake_is_lost() {
     eprintln!("no_wake_is_lost: {total} wakes, {returns} returns");
 }
 
+/// The store-buffering pattern a work queue meets when its consumer clears the poller's
+/// "wake pending" flag and then reads the queue, while producers push and then wake: if the
+/// consumer's clear could be ordered after its read, a producer could see the old "pending",
+/// skip its system call, and leave the consumer asleep with work queued and no wake coming.
+///
+/// Two producers push (a counter) and wake as fast as they can; the consumer takes what is
+/// queued and waits whenever the queue looks empty. A wait that sleeps its whole 50 ms timeout
+/// while work was pushed meanwhile is suspicious (a wake may land just after the timeout); a
+/// second wait of 1 s then settles it: with a wake pending or in flight it returns at once,
+/// and only a lost wake (every later wake skipped, none pending) lets it sleep to the end.
+#[test]
+fn wake_after_push_is_never_skipped() {
+    let _serial = serial();
+    const PRODUCERS: usize = 1;
+    let run_for = Duration::from_secs(size(2, 60) as u64);
+    let short = Duration::from_millis(50);
+    let confirm = Duration::from_secs(1);
+    let mut poller = OsPoller::new().unwrap();
+    let waker = poller.waker().unwrap();
+    let pushed = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+
+    let (waits, taken) = thread::scope(|scope| {
+        for _ in 0..PRODUCERS {
+            let (waker, pushed, stop) = (waker.clone(), &pushed, &stop);
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    pushed.fetch_add(1, Ordering::Relaxed);
+                    waker.wake().unwrap();
+                }
+            });
+        }
+        // However the consumer ends, the producers stop.
+        let _stop = StopOnDrop(&stop);
+        let end = Instant::now() + run_for;
+        let (mut waits, mut taken) = (0u64, 0u64);
+        let mut queued = pushed.load(Ordering::Relaxed);
+        while waits % 1024 != 0 || Instant::now() < end {
+            if queued > taken {
+                taken = queued;
+                queued = pushed.load(Ordering::Relaxed);
+                continue;
+            }
+            waits += 1;
+            let start = Instant::now();
+            let events = poller.poll(Some(short)).unwrap().len();
+            // Read the queue straight after the wait returns, as a consumer does: nothing in
+            // between may hide a reordering of the wait's own bookkeeping.
+            queued = pushed.load(Ordering::Relaxed);
+            assert_eq!(events, 0, "a wake surfaced as an event");
+            if start.elapsed() < short || queued == taken {
+                continue;
+            }
+            let start = Instant::now();
+            assert!(poller.poll(Some(confirm)).unwrap().is_empty());
+            assert!(
+                start.elapsed() < confirm,
+                "lost wake: work was pushed and woken for, yet two waits slept their whole \
+                 timeouts (after {waits} waits)"
+            );
+        }
+        (waits, taken)
+    });
+    assert!(waits > 0 && taken > 0, "{waits} waits, {taken} items taken");
+    eprintln!("wake_after_push_is_never_skipped: {waits} waits, {taken} items");
+}
+
+/// Raises its flag when dropped, panicking or not.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Raises its flag when dropped during a panic.
 struct RaiseOnPanic<'a>(&'a AtomicBool);
 
@@ -489,7 +569,9 @@ fn pollers_leak_no_descriptor() {
         let mut poller = OsPoller::with_capacity(1 + i % 64).unwrap();
         let waker = poller.waker().unwrap();
         let registry = poller.registry().unwrap();
-        registry.register(&a, Registration::server(7)).unwrap();
+        registry
+            .register(a.as_fd(), Registration::server(7))
+            .unwrap();
         if i % 2 == 0 {
             // Drop the poller before its handles, too.
             b.write_all(b"p").unwrap();
