@@ -229,7 +229,7 @@ impl Server {
         let poller = OsPoller::new()?;
         let registry = poller.registry()?;
         // The listener is told apart by its kind, so its key is free; 0 is as good as any.
-        registry.register(&listener, Registration::server(0))?;
+        registry.register(listener.as_fd(), Registration::server(0))?;
         let conns = Connections {
             registry,
             listener,
@@ -313,7 +313,7 @@ impl Connections {
         };
         // Registered before it is stored, so a connection in the slab is always registered;
         // on failure dropping the stream closes it.
-        if let Err(e) = self.registry.register(&stream, reading(key)) {
+        if let Err(e) = self.registry.register(stream.as_fd(), reading(key)) {
             eprintln!("echo: cannot register a connection: {e}");
             return;
         }
@@ -343,7 +343,7 @@ impl Connections {
     fn close(&mut self, key: u32) {
         if let Some(conn) = self.slab.remove(key) {
             // pollio never closes fds: deregister first, then dropping the stream closes it.
-            if let Err(e) = self.registry.deregister(&conn.stream) {
+            if let Err(e) = self.registry.deregister(conn.stream.as_fd()) {
                 eprintln!("echo: cannot deregister connection {key}: {e}");
             }
         }
@@ -590,7 +590,7 @@ fn connect_all(addr: SocketAddr, count: usize, registry: &Registry) -> Result<Ve
         let stream = TcpStream::connect(addr).map_err(|e| format!("client {id}: connect: {e}"))?;
         configure(&stream).map_err(|e| format!("client {id}: {e}"))?;
         registry
-            .register(&stream, reading(key))
+            .register(stream.as_fd(), reading(key))
             .map_err(|e| format!("client {id}: register: {e}"))?;
         clients.push(Client {
             key,
@@ -661,7 +661,7 @@ impl Client {
             reading(self.key)
         };
         registry
-            .reregister(&self.stream, registration)
+            .reregister(self.stream.as_fd(), registration)
             .map_err(|e| self.error("modify", e))?;
         self.registered_writable = want_writable;
         Ok(())

@@ -4,7 +4,7 @@ use crate::registry::Shared;
 use crate::timeout::Timeout;
 use crate::{sys, Event, EventObject, Poller, Registration, Registry, Waker};
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
 /// The platform's poller: epoll on Linux, kqueue on macOS, iOS and the BSDs.
@@ -115,7 +115,7 @@ impl Poller for OsPoller {
 
     #[inline]
     fn wait(&mut self, timeout_ms: i32) -> io::Result<&[EventObject]> {
-        self.select_objects(Timeout::from_millis(timeout_ms)?)
+        self.select_objects(Timeout::from_millis(timeout_ms))
     }
 
     #[inline]
@@ -150,6 +150,14 @@ impl Poller for OsPoller {
 impl AsRawFd for OsPoller {
     fn as_raw_fd(&self) -> RawFd {
         self.shared().selector.as_raw_fd()
+    }
+}
+
+/// The kernel queue's fd (the epoll or kqueue descriptor), borrowed for as long as the poller.
+/// It can be registered in another poller, to nest one event loop in another.
+impl AsFd for OsPoller {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.shared().selector.as_fd()
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::{sys, word, Event, EventObject, Registration, Waker};
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -33,7 +33,8 @@ impl Shared {
     #[inline]
     fn check(&self, fd: RawFd) -> io::Result<()> {
         if fd < 0 {
-            return Err(invalid_input("fd is negative"));
+            // What epoll_ctl answers for it; kqueue would take it as a huge ident.
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
         }
         // The backends refuse the queue's own fd (epoll answers EINVAL); the waker's source
         // is checked here, because the kernel would let a modify or delete of it through and
@@ -123,6 +124,7 @@ fn invalid_input(why: &'static str) -> io::Error {
 /// # fn main() -> std::io::Result<()> {
 /// use pollio::{OsPoller, Poller, Registration};
 /// use std::io::Write;
+/// use std::os::fd::AsFd;
 /// use std::os::unix::net::UnixStream;
 ///
 /// let mut poller = OsPoller::new()?;
@@ -130,7 +132,7 @@ fn invalid_input(why: &'static str) -> io::Error {
 /// let (a, mut b) = UnixStream::pair()?;
 ///
 /// let thread = std::thread::spawn(move || -> std::io::Result<UnixStream> {
-///     registry.register(&a, Registration::client(1))?;
+///     registry.register(a.as_fd(), Registration::client(1))?;
 ///     b.write_all(b"x")?;
 ///     Ok(a)
 /// });
@@ -172,21 +174,25 @@ impl Registry {
     }
 
     /// Registers `fd` as `registration` describes.
+    ///
+    /// Takes a [`BorrowedFd`], as [`Poller::register`](crate::Poller::register) does: pass
+    /// `stream.as_fd()`. Ownership cannot be passed by mistake, so the stream is not closed
+    /// (and its registration ended) as the call returns.
     #[inline]
-    pub fn register(&self, fd: impl AsFd, registration: Registration) -> io::Result<()> {
-        self.shared.add(fd.as_fd().as_raw_fd(), registration)
+    pub fn register(&self, fd: BorrowedFd<'_>, registration: Registration) -> io::Result<()> {
+        self.shared.add(fd.as_raw_fd(), registration)
     }
 
     /// Replaces the registration of `fd` (see [`modify`](Self::modify)).
     #[inline]
-    pub fn reregister(&self, fd: impl AsFd, registration: Registration) -> io::Result<()> {
-        self.shared.modify(fd.as_fd().as_raw_fd(), registration)
+    pub fn reregister(&self, fd: BorrowedFd<'_>, registration: Registration) -> io::Result<()> {
+        self.shared.modify(fd.as_raw_fd(), registration)
     }
 
     /// Removes `fd` from the poller.
     #[inline]
-    pub fn deregister(&self, fd: impl AsFd) -> io::Result<()> {
-        self.shared.delete(fd.as_fd().as_raw_fd())
+    pub fn deregister(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        self.shared.delete(fd.as_raw_fd())
     }
 }
 

@@ -1,6 +1,5 @@
 //! Turning the caller's timeout into what the kernel call takes.
 
-use std::io;
 use std::time::Duration;
 
 /// A validated wait timeout.
@@ -15,14 +14,14 @@ pub(crate) enum Timeout {
 }
 
 impl Timeout {
-    /// The seed API's `timeout_ms`: -1 blocks, 0 polls, a positive value is milliseconds.
-    /// Any other negative value is refused.
+    /// The seed API's `timeout_ms`: 0 polls, a positive value is milliseconds, and every
+    /// negative value blocks, as it did in pollio 0.1.3 (which passed it to `epoll_wait`).
     #[inline]
-    pub(crate) fn from_millis(timeout_ms: i32) -> io::Result<Timeout> {
-        match timeout_ms {
-            -1 => Ok(Timeout::Forever),
-            ms if ms >= 0 => Ok(Timeout::Millis(ms)),
-            _ => Err(invalid_timeout()),
+    pub(crate) fn from_millis(timeout_ms: i32) -> Timeout {
+        if timeout_ms < 0 {
+            Timeout::Forever
+        } else {
+            Timeout::Millis(timeout_ms)
         }
     }
 
@@ -57,27 +56,22 @@ impl Timeout {
     }
 }
 
-/// Built out of line so that the inlined seed `wait` carries only the valid-timeout path.
-#[cold]
-fn invalid_timeout() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidInput,
-        "timeout_ms must be -1 (block), 0 (poll) or a positive number of milliseconds",
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn seed_values() {
-        assert_eq!(Timeout::from_millis(-1).unwrap(), Timeout::Forever);
-        assert_eq!(Timeout::from_millis(0).unwrap(), Timeout::Millis(0));
-        assert_eq!(Timeout::from_millis(5).unwrap(), Timeout::Millis(5));
-        let err = Timeout::from_millis(-2).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-        assert!(Timeout::from_millis(i32::MIN).is_err());
+        assert_eq!(Timeout::from_millis(0), Timeout::Millis(0));
+        assert_eq!(Timeout::from_millis(5), Timeout::Millis(5));
+        assert_eq!(Timeout::from_millis(i32::MAX), Timeout::Millis(i32::MAX));
+        for negative in [-1, -2, -1000, i32::MIN] {
+            assert_eq!(
+                Timeout::from_millis(negative),
+                Timeout::Forever,
+                "{negative}"
+            );
+        }
     }
 
     #[test]

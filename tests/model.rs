@@ -121,7 +121,7 @@ fn long_wait() -> impl Strategy<Value = LongWait> {
         Just(LongWait::Bounded),
         Just(LongWait::Forever),
         Just(LongWait::Max),
-        Just(LongWait::SeedForever),
+        prop_oneof![Just(-1), Just(-2), i32::MIN..0].prop_map(LongWait::SeedNegative),
     ]
 }
 
@@ -144,7 +144,6 @@ fn op() -> impl Strategy<Value = Op> {
         1 => slot().prop_map(|slot| Op::OwnShutdown { slot }),
         1 => slot().prop_map(|slot| Op::PeerClose { slot }),
         14 => wait_kind().prop_map(Op::Wait),
-        1 => (i32::MIN..-1).prop_map(Op::BadWait),
         1 => (bad_fd(), action(), registration())
             .prop_map(|(fd, action, reg)| Op::Bad { fd, action, reg }),
         1 => (0u8..4).prop_map(|times| Op::Wake { times }),

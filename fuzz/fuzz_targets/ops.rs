@@ -147,7 +147,7 @@ impl Input<'_> {
                 6 => WaitKind::SeedTimeout,
                 _ => WaitKind::Precise(self.u32()),
             }),
-            17 => Op::BadWait(self.u32() as i32),
+            17 => Op::WakeAndWait(LongWait::SeedNegative(self.u32() as i32)),
             18 => Op::Bad {
                 fd: match self.byte() % 5 {
                     0 => BadFd::Negative(self.u32() as i32),
@@ -166,7 +166,7 @@ impl Input<'_> {
                 0 => LongWait::Bounded,
                 1 => LongWait::Forever,
                 2 => LongWait::Max,
-                _ => LongWait::SeedForever,
+                _ => LongWait::SeedNegative(-1),
             }),
             _ => Op::NewPoller {
                 capacity: match self.byte() % 4 {

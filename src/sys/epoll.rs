@@ -1,10 +1,10 @@
 //! Linux backend: `epoll`, with an `eventfd` as the wake-up source.
 
-use super::{relabel, syscall};
+use super::syscall;
 use crate::timeout::Timeout;
 use crate::{word, Event, Interest, Mode, Readiness};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
@@ -81,6 +81,10 @@ impl Selector {
         self.epoll.as_raw_fd()
     }
 
+    pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
+        self.epoll.as_fd()
+    }
+
     #[inline]
     pub(crate) fn add(
         &self,
@@ -113,10 +117,8 @@ impl Selector {
         let mut event = libc::epoll_event { events, u64: word };
         // SAFETY: `event` is a valid epoll_event for the duration of the call; the kernel only
         // reads it (and ignores it for EPOLL_CTL_DEL).
-        match syscall!(epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut event)) {
-            Ok(_) => Ok(()),
-            Err(err) => Err(ctl_error(op, err)),
-        }
+        syscall!(epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut event))?;
+        Ok(())
     }
 
     /// One wait. Inlined into the poller's wait methods: then no call frame surrounds the
@@ -166,16 +168,19 @@ impl Selector {
         max: libc::c_int,
         timeout: Duration,
     ) -> io::Result<libc::c_int> {
+        // Relaxed throughout: a cached fact about the running kernel, published with nothing
+        // else; a thread that reads a stale value only probes once more.
         static PWAIT2: AtomicU8 = AtomicU8::new(UNKNOWN);
         const UNKNOWN: u8 = 0;
         const MISSING: u8 = 1;
         const PRESENT: u8 = 2;
 
         if PWAIT2.load(Ordering::Relaxed) != MISSING {
-            let ts = libc::timespec {
-                // Timeout::Precise holds at most i64::MAX seconds.
-                tv_sec: timeout.as_secs() as libc::time_t,
-                tv_nsec: timeout.subsec_nanos() as libc::c_long,
+            let ts = KernelTimespec {
+                // Timeout::Precise holds at most i64::MAX seconds; the kernel treats anything
+                // past its own limit (about 292 years) as "block".
+                tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+                tv_nsec: i64::from(timeout.subsec_nanos()),
             };
             // SAFETY: `buf` as in epoll_wait; `ts` lives across the call; a null signal mask
             // means "leave the mask alone", so its size argument is not read.
@@ -184,7 +189,7 @@ impl Selector {
                 self.epoll.as_raw_fd(),
                 buf,
                 max,
-                &ts as *const libc::timespec,
+                &ts as *const KernelTimespec,
                 std::ptr::null::<libc::sigset_t>(),
                 0usize,
             ));
@@ -204,6 +209,15 @@ impl Selector {
     }
 }
 
+/// The kernel's `struct __kernel_timespec`, which epoll_pwait2 takes on every architecture:
+/// two 64-bit fields. `libc::timespec` is not it on 32-bit targets, where glibc's `time_t`
+/// and `long` are 32 bits wide (8 bytes in all instead of 16).
+#[repr(C)]
+struct KernelTimespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
 /// A failed wait: a signal (EINTR) means "nothing ready", so the caller's loop runs again.
 #[cold]
 fn interrupted_as_empty(err: io::Error) -> io::Result<()> {
@@ -211,34 +225,6 @@ fn interrupted_as_empty(err: io::Error) -> io::Result<()> {
         Ok(())
     } else {
         Err(err)
-    }
-}
-
-/// The documented error kind for a failed epoll_ctl.
-#[cold]
-fn ctl_error(op: libc::c_int, err: io::Error) -> io::Error {
-    use io::ErrorKind::*;
-    match err.raw_os_error() {
-        // epoll dropped the registration when the file was closed, so there is nothing to
-        // delete.
-        Some(libc::EBADF) if op == libc::EPOLL_CTL_DEL => relabel(
-            err,
-            NotFound,
-            "fd is not open; closing it ended its registration",
-        ),
-        Some(libc::EBADF) => relabel(err, InvalidInput, "fd is not an open file descriptor"),
-        // Regular files and directories are always ready, so epoll refuses them; one can never
-        // have been registered, so deleting it is "not registered", as documented.
-        Some(libc::EPERM) if op == libc::EPOLL_CTL_DEL => {
-            relabel(err, NotFound, "epoll cannot poll this kind of file")
-        }
-        Some(libc::EPERM) => relabel(err, Unsupported, "epoll cannot poll this kind of file"),
-        // The poller's own fd, or an epoll fd that would make a loop.
-        Some(libc::EINVAL) | Some(libc::ELOOP) => {
-            relabel(err, InvalidInput, "fd cannot be registered in this poller")
-        }
-        // EEXIST -> AlreadyExists and ENOENT -> NotFound already carry the right kind.
-        _ => err,
     }
 }
 

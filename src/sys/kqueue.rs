@@ -26,10 +26,11 @@
 //! # Errors as epoll reports them
 //!
 //! kqueue has no add that fails on an existing knote and no modify that fails on a missing one:
-//! `EV_ADD` creates or updates. To report `AlreadyExists` and `NotFound` as epoll does, the
-//! selector keeps a table of the registered fds, their word, filters and mode. Only add, modify and delete
-//! take its lock, and they hold it across their `kevent` call, so registrations from several
-//! threads apply in one order; the wait path never touches it.
+//! `EV_ADD` creates or updates. To report `EEXIST` and `ENOENT` as epoll does (built with
+//! `io::Error::from_raw_os_error`, so `raw_os_error()` agrees across backends), the selector
+//! keeps a table of the registered fds, their word, filters and mode. Only add, modify and
+//! delete take its lock, and they hold it across their `kevent` call, so registrations from
+//! several threads apply in one order; the wait path never touches it.
 //!
 //! The table can be stale: closing an fd makes the kernel drop its knotes without telling
 //! anyone. Whenever the table says an fd is registered, the kernel is asked to confirm it,
@@ -38,24 +39,26 @@
 //! - add: the table lists the fd, so one extra call submits a change with no action flags for
 //!   each listed filter. The kernel answers `ENOENT` for a knote it does not hold, and
 //!   otherwise re-applies the same word and re-checks readiness (at worst one extra event for
-//!   an edge-triggered fd with unread data). Held: `AlreadyExists`. Not held: the entry was
+//!   an edge-triggered fd with unread data). Held: `EEXIST`. Not held: the entry was
 //!   stale and the add goes ahead.
 //! - modify: one call deletes the listed knotes and adds the new ones. A delete that succeeds
 //!   proves the registration; if none does (`ENOENT` or `EBADF`), the fd was closed while
 //!   registered, the knotes just added are deleted again by a second call, and the result is
-//!   `NotFound` (`InvalidInput` when the fd is no longer open). Between those two calls a
+//!   `ENOENT` (`EBADF` when the fd is no longer open). Between those two calls a
 //!   concurrent wait can see one event from the knotes being taken back. If an add fails on a
 //!   registration that did exist, the old knotes are put back, so a oneshot that had fired is
 //!   armed again.
-//! - delete: one call deletes the listed knotes; if none was held, `NotFound`.
+//! - delete: one call deletes the listed knotes; if none was held, `ENOENT` (`EBADF` when the
+//!   fd is no longer open).
 //!
 //! An fd closed without a delete keeps its entry until its number is added, modified or
 //! deleted again, so the table never holds more entries than the highest fd number.
 //!
-//! An fd that is not in the table is not registered: add goes straight to the kernel, modify
-//! and delete answer from the table (`NotFound`, or `InvalidInput` for a modify of an fd that
-//! is not open, as epoll checks that first). Unlike epoll, kqueue polls regular files (readable
-//! until end of file) and directories, so they are accepted.
+//! An fd that is not in the table is not registered: add goes straight to the kernel (its
+//! errno, such as `EBADF` for an fd that is not open, is passed on as it is), modify and delete
+//! answer from the table (`ENOENT`, or `EBADF` for an fd that is not open, as epoll checks that
+//! first). The queue's own fd is `EINVAL`, as epoll says for its own. Unlike epoll, kqueue
+//! polls regular files (readable until end of file) and directories, so they are accepted.
 //!
 //! Every change list has `EV_RECEIPT` on every change and an event list of the same length, so
 //! the kernel writes one receipt per change, in order, and never takes pending events there.
@@ -94,12 +97,12 @@ compile_error!(
      kevent's pointer-sized udata and would be cut in half"
 );
 
-use super::{relabel, syscall};
+use super::syscall;
 use crate::timeout::Timeout;
 use crate::{word, Event, Interest, Mode, Readiness};
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -398,6 +401,10 @@ impl Selector {
         self.kq.as_raw_fd()
     }
 
+    pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
+        self.kq.as_fd()
+    }
+
     pub(crate) fn add(
         &self,
         fd: RawFd,
@@ -412,10 +419,7 @@ impl Selector {
             listed.push_probe(fd, &mut probe);
             let receipts = probe.submit(self.as_raw_fd())?;
             if any_applied(receipts.errnos()) {
-                return Err(io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    "fd is already registered in this poller",
-                ));
+                return Err(io::Error::from_raw_os_error(libc::EEXIST));
             }
             // Closed while registered: the kernel dropped the knotes, so this is a new fd.
             registered.remove(&fd);
@@ -426,7 +430,7 @@ impl Selector {
         let receipts = changes.submit(self.as_raw_fd())?;
         if let Some(errno) = first_error(receipts.errnos()) {
             self.take_back(&changes, &receipts);
-            return Err(register_error(errno));
+            return Err(io::Error::from_raw_os_error(errno));
         }
         registered.insert(fd, entry);
         Ok(())
@@ -458,9 +462,9 @@ impl Selector {
             registered.remove(&fd);
             self.take_back(&changes, &receipts);
             return Err(if receipts.errnos().contains(&libc::EBADF) {
-                register_error(libc::EBADF)
+                io::Error::from_raw_os_error(libc::EBADF)
             } else {
-                closed_while_registered()
+                io::Error::from_raw_os_error(libc::ENOENT)
             });
         }
         if let Some(errno) = first_error(added) {
@@ -468,7 +472,7 @@ impl Selector {
             let mut restore = Changes::new();
             old.push_add(fd, &mut restore);
             let _ = restore.submit(self.as_raw_fd());
-            return Err(register_error(errno));
+            return Err(io::Error::from_raw_os_error(errno));
         }
         registered.insert(fd, new);
         Ok(())
@@ -478,10 +482,7 @@ impl Selector {
         self.check_not_self(fd)?;
         let mut registered = self.lock();
         let Some(old) = registered.get(&fd).copied() else {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                "fd is not registered in this poller",
-            ));
+            return Err(not_registered(fd));
         };
         let mut changes = Changes::new();
         old.push_delete(fd, &mut changes);
@@ -491,7 +492,9 @@ impl Selector {
             return Ok(());
         }
         match first_error(receipts.errnos()) {
-            Some(libc::EBADF | libc::ENOENT) | None => Err(closed_while_registered()),
+            // Closed while registered, which dropped the knotes: as epoll, EBADF if the number
+            // is free now, ENOENT if another file has it.
+            Some(libc::EBADF | libc::ENOENT) | None => Err(not_registered(fd)),
             Some(errno) => Err(io::Error::from_raw_os_error(errno)),
         }
     }
@@ -512,12 +515,10 @@ impl Selector {
         }
     }
 
+    /// The queue's own fd: epoll answers EINVAL for it, so this backend does too.
     fn check_not_self(&self, fd: RawFd) -> io::Result<()> {
         if fd == self.as_raw_fd() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "a poller cannot watch its own fd",
-            ));
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
         Ok(())
     }
@@ -583,45 +584,17 @@ fn new_kqueue() -> io::Result<OwnedFd> {
     Ok(kq)
 }
 
-/// The documented error kind for a change that add or modify could not apply.
-#[cold]
-fn register_error(errno: i32) -> io::Error {
-    use io::ErrorKind::*;
-    let err = io::Error::from_raw_os_error(errno);
-    match errno {
-        libc::EBADF => relabel(err, InvalidInput, "fd is not an open file descriptor"),
-        // The file's kqueue filter refuses this kind of file or this interest.
-        libc::EINVAL | libc::ENODEV | libc::EOPNOTSUPP => relabel(
-            err,
-            Unsupported,
-            "kqueue cannot poll this file for this interest",
-        ),
-        _ => err,
-    }
-}
-
-/// A modify of an fd that is not in the table: like epoll, `InvalidInput` if the fd is not
-/// open at all, else `NotFound`.
+/// An fd that this poller does not hold: as epoll reports it, `EBADF` if the fd is not open
+/// (epoll checks that first), else `ENOENT`.
 #[cold]
 fn not_registered(fd: RawFd) -> io::Error {
     // SAFETY: F_GETFD takes no argument.
     if let Err(err) = syscall!(fcntl(fd, libc::F_GETFD)) {
         if err.raw_os_error() == Some(libc::EBADF) {
-            return register_error(libc::EBADF);
+            return err;
         }
     }
-    io::Error::new(
-        io::ErrorKind::NotFound,
-        "fd is not registered in this poller",
-    )
-}
-
-#[cold]
-fn closed_while_registered() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::NotFound,
-        "fd was closed while registered, which ended its registration",
-    )
+    io::Error::from_raw_os_error(libc::ENOENT)
 }
 
 /// The EVFILT_USER ident of the wake-up event; user events have their own idents, apart from
@@ -854,7 +827,7 @@ mod tests {
                 Mode::Edge,
             )
             .unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(err.raw_os_error(), Some(libc::EEXIST));
 
         io::Write::write_all(&mut b, b"x")?;
         let mut events = Vec::with_capacity(8);
@@ -881,7 +854,7 @@ mod tests {
         assert_eq!(wait(&selector, &mut events, 5_000), [fd]);
         selector.delete(fd)?;
         let err = selector.delete(fd).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
         Ok(())
     }
 
@@ -909,12 +882,12 @@ mod tests {
         let err = selector
             .modify(fd, word, Interest::BOTH, Mode::Level)
             .unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
 
         add(Interest::BOTH)?;
         replace(fd, &c)?;
         let err = selector.delete(fd).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
 
         add(Interest::READABLE)?;
         selector.delete(fd)

@@ -14,17 +14,18 @@
 //!   drop:
 //!   - `new() -> io::Result<Selector>`;
 //!   - `add(fd, word, Interest, Mode)`, `modify(fd, word, Interest, Mode)`, `delete(fd)`,
-//!     callable from any thread while another waits, with these error kinds: `AlreadyExists`
-//!     for an fd added twice, `NotFound` for modify or delete of an fd that is not registered
-//!     and for delete of one closed while registered, `InvalidInput` for the queue itself and
-//!     for an add or modify of a descriptor that is not open, `Unsupported` for a file the
-//!     kernel cannot poll. The interest is never empty and the fd never negative: the caller
-//!     has checked;
+//!     callable from any thread while another waits. Every failure is an OS error
+//!     (`io::Error::last_os_error()` or `from_raw_os_error`), with the errno epoll gives for
+//!     it, so callers see one `raw_os_error()` on every backend: `EEXIST` for an fd added
+//!     twice; `ENOENT` for modify or delete of an open fd that is not registered (closing an
+//!     fd ends its registration); `EBADF` for an fd that is not open; `EINVAL` for the queue
+//!     itself; whatever the kernel says for a file it cannot poll (epoll: `EPERM`). The
+//!     interest is never empty and the fd never negative: the caller has checked;
 //!   - `select(&mut Vec<Event>, Timeout) -> io::Result<()>`: clear the vector, fill it with at
 //!     most its capacity of events in one system call, and return `Ok` with no events when a
 //!     signal interrupted the call; events left over stay queued in the kernel for the next
 //!     call;
-//!   - `as_raw_fd()`.
+//!   - `as_raw_fd()` and `as_fd()`, the queue's own fd.
 //! - `struct WakeSource`: `new(&Selector)` registers a source whose events carry
 //!   [`word::WAKE`](crate::word::WAKE); `notify(&Selector)` makes that event pending, is
 //!   async-signal-safe, and needs no draining on the wait path; `owns(fd)` tells whether `fd`
@@ -46,8 +47,6 @@ mod backend;
 
 pub(crate) use backend::*;
 
-use std::io;
-
 /// Calls a libc function and turns its `-1` into the `io::Error` for `errno`.
 macro_rules! syscall {
     ($fn:ident ( $($arg:expr),* $(,)? )) => {{
@@ -62,9 +61,3 @@ macro_rules! syscall {
     }};
 }
 pub(crate) use syscall;
-
-/// `err` re-labelled with the error kind pollio documents for it, keeping the OS text.
-#[cold]
-pub(crate) fn relabel(err: io::Error, kind: io::ErrorKind, why: &str) -> io::Error {
-    io::Error::new(kind, format!("{why} ({err})"))
-}

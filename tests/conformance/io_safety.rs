@@ -31,7 +31,7 @@ pub fn registry_takes_as_fd<P: Poller>() {
     let (read_end, write_end) = pipe();
     let fd = read_end.as_raw_fd();
     registry
-        .register(&read_end, Registration::client(3))
+        .register(read_end.as_fd(), Registration::client(3))
         .expect("register &OwnedFd");
     let writer = std::fs::File::from(write_end);
     send(&writer, b"x");
@@ -40,7 +40,7 @@ pub fn registry_takes_as_fd<P: Poller>() {
         .reregister(read_end.as_fd(), Registration::client(4))
         .expect("reregister BorrowedFd");
     assert_eq!(next_event_for(&mut poller, fd).key, 4);
-    registry.deregister(&read_end).expect("deregister");
+    registry.deregister(read_end.as_fd()).expect("deregister");
     assert_quiet_for(&mut poller, fd);
 }
 

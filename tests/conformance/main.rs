@@ -37,6 +37,7 @@ mod modes;
 mod readiness;
 mod registration;
 mod seed;
+mod seed_contract;
 mod seed_only;
 mod threads;
 mod timeouts;

@@ -7,7 +7,7 @@ use crate::support::{
 };
 use pollio::{EventKind, Interest, Mode, Poller, Registration};
 use std::collections::HashSet;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Instant;
@@ -24,7 +24,7 @@ pub fn register_while_blocked<P: Poller>() {
     let thread = thread::spawn(move || {
         main.until_blocked();
         registry
-            .register(&a, Registration::server(5))
+            .register(a.as_fd(), Registration::server(5))
             .expect("register from another thread");
         send(&b, b"x");
         (a, b)
@@ -91,7 +91,7 @@ pub fn delete_from_another_thread<P: Poller>() {
     let seen = next_event_for(&mut poller, fd);
     assert_eq!((seen.kind, seen.key), (EventKind::Server, 0));
 
-    thread::spawn(move || registry.deregister(&a).expect("deregister"))
+    thread::spawn(move || registry.deregister(a.as_fd()).expect("deregister"))
         .join()
         .expect("deregistering thread");
     assert_quiet_for(&mut poller, fd);
@@ -130,7 +130,7 @@ pub fn poller_moves_and_handles_are_shared<P: Poller + Send + 'static>() {
                     .map(|i| {
                         let (a, b) = unix_pair();
                         let reg = Registration::client(t * PER_THREAD + i).with_mode(Mode::Edge);
-                        registry.register(&a, reg).expect("register");
+                        registry.register(a.as_fd(), reg).expect("register");
                         send(&b, b"x");
                         (a, b)
                     })

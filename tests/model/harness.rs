@@ -2,8 +2,9 @@
 //! against the poll(2) oracle after every wait.
 //!
 //! The operations include nonsense on purpose (negative, closed and unopened fds, the poller's
-//! own fd, a file epoll cannot poll, empty interests, bad timeouts): each must fail with its
-//! documented error kind and leave the poller exactly as it was, which later waits check.
+//! own fd, a file epoll cannot poll, empty interests, negative timeouts): each must fail with
+//! its documented error (the kernel's errno where the kernel reports it) and leave the poller
+//! exactly as it was, which later waits check.
 
 use super::oracle::{poll_state, Seen, Tracked};
 use pollio::{EventKind, EventObject, OsPoller, Poller, Registration, Registry, Waker};
@@ -63,8 +64,9 @@ pub enum LongWait {
     Forever,
     /// `poll(Some(Duration::MAX))`: must mean "block", not overflow into an error or a poll.
     Max,
-    /// `wait(-1)` from the seed API.
-    SeedForever,
+    /// The seed API's `wait` with this negative timeout: every negative value blocks, as in
+    /// pollio 0.1.3.
+    SeedNegative(i32),
 }
 
 /// A descriptor no registration may accept.
@@ -114,8 +116,6 @@ pub enum Op {
     PeerClose { slot: usize },
     /// A wait that does not block.
     Wait(WaitKind),
-    /// The seed `wait` with a negative timeout other than -1: must be refused.
-    BadWait(i32),
     /// A registration call with a descriptor that must be refused.
     Bad {
         fd: BadFd,
@@ -224,7 +224,6 @@ impl Harness {
             }),
             Op::PeerClose { slot } => self.io(slot, |s, _| s.peer = None),
             Op::Wait(kind) => self.wait(kind),
-            Op::BadWait(timeout) => self.bad_wait(timeout),
             Op::Bad { fd, action, reg } => self.bad(fd, action, reg),
             Op::Wake { times } => self.wake(times),
             Op::WakeAndWait(long) => self.wake_and_wait(long),
@@ -270,10 +269,10 @@ impl Harness {
         let registered = s.tracked.is_some();
         let expected = match action {
             Action::Add | Action::Modify if reg.interest().is_empty() => {
-                Err(ErrorKind::InvalidInput)
+                Err(Code::Own(ErrorKind::InvalidInput))
             }
-            Action::Add if registered => Err(ErrorKind::AlreadyExists),
-            Action::Modify | Action::Delete if !registered => Err(ErrorKind::NotFound),
+            Action::Add if registered => Err(Code::Os(libc::EEXIST)),
+            Action::Modify | Action::Delete if !registered => Err(Code::Os(libc::ENOENT)),
             _ => Ok(()),
         };
         let fd = s.ours.as_raw_fd();
@@ -312,7 +311,7 @@ impl Harness {
         let fd = s.ours.as_raw_fd();
         let got = self.poller.add(EventObject { fd, kind });
         let expected = if s.tracked.is_some() {
-            Err(ErrorKind::AlreadyExists)
+            Err(Code::Os(libc::EEXIST))
         } else {
             Ok(())
         };
@@ -412,18 +411,12 @@ impl Harness {
         Ok(())
     }
 
-    fn bad_wait(&mut self, timeout: i32) -> Result<(), String> {
-        let timeout = if timeout >= -1 { -2 } else { timeout };
-        let got = self.poller.wait(timeout).map(|_| ());
-        expect(&got, &[Err(ErrorKind::InvalidInput)])
-    }
-
     fn bad(&mut self, fd: BadFd, action: Action, reg: Registration) -> Result<(), String> {
         match fd {
             BadFd::Negative(n) => {
                 let n = if n >= 0 { -1 - (n % 1000) } else { n };
                 let got = call(&self.poller, n, action, reg);
-                expect(&got, &[Err(ErrorKind::InvalidInput)])
+                expect(&got, &[Err(Code::Os(libc::EBADF))])
             }
             BadFd::Unopened(n) => {
                 // Far above the descriptor limit, so never open.
@@ -439,19 +432,25 @@ impl Harness {
             BadFd::Own => {
                 let own = self.poller.as_raw_fd();
                 let got = call(&self.poller, own, action, reg);
-                expect(&got, &[Err(ErrorKind::InvalidInput)])
+                // An empty interest is refused before the kernel sees the fd.
+                let empty = reg.interest().is_empty() && !matches!(action, Action::Delete);
+                let expected = if empty {
+                    Code::Own(ErrorKind::InvalidInput)
+                } else {
+                    Code::Os(libc::EINVAL)
+                };
+                expect(&got, &[Err(expected)])
             }
             BadFd::DevNull => {
                 let null = std::fs::File::open("/dev/null").map_err(|e| e.to_string())?;
                 let fd = null.as_raw_fd();
                 let got = call(&self.poller, fd, action, reg);
-                let expected: &[Result<(), ErrorKind>] = match action {
+                // epoll refuses a file it cannot poll before it looks for a registration.
+                let expected: &[Result<(), Code>] = match action {
                     _ if reg.interest().is_empty() && !matches!(action, Action::Delete) => {
-                        &[Err(ErrorKind::InvalidInput)]
+                        &[Err(Code::Own(ErrorKind::InvalidInput))]
                     }
-                    Action::Add => &[Err(ErrorKind::Unsupported)],
-                    Action::Modify => &[Err(ErrorKind::Unsupported), Err(ErrorKind::NotFound)],
-                    Action::Delete => &[Err(ErrorKind::NotFound)],
+                    _ => &[Err(Code::Os(libc::EPERM))],
                 };
                 expect(&got, expected)
             }
@@ -467,8 +466,8 @@ impl Harness {
     ) -> Result<(), String> {
         let empty = reg.interest().is_empty();
         for action in [Action::Add, Action::Modify, Action::Delete] {
-            let expected: &[Result<(), ErrorKind>] = match action {
-                Action::Add | Action::Modify if empty => &[Err(ErrorKind::InvalidInput)],
+            let expected: &[Result<(), Code>] = match action {
+                Action::Add | Action::Modify if empty => &[Err(Code::Own(ErrorKind::InvalidInput))],
                 Action::Add => table.add,
                 Action::Modify => table.modify,
                 Action::Delete => table.delete,
@@ -512,8 +511,8 @@ impl Harness {
             LongWait::Max => poller
                 .poll(Some(Duration::MAX))
                 .map(|events| events.iter().map(Seen::of_event).collect()),
-            LongWait::SeedForever => poller
-                .wait(-1)
+            LongWait::SeedNegative(timeout) => poller
+                .wait(timeout.min(-1))
                 .map(|objects| objects.iter().map(Seen::of_object).collect()),
         });
         let elapsed = start.elapsed();
@@ -543,18 +542,17 @@ impl Harness {
 /// What each call on a descriptor that is not open must return.
 #[derive(Clone, Copy)]
 struct Refusals {
-    add: &'static [Result<(), ErrorKind>],
-    modify: &'static [Result<(), ErrorKind>],
-    delete: &'static [Result<(), ErrorKind>],
+    add: &'static [Result<(), Code>],
+    modify: &'static [Result<(), Code>],
+    delete: &'static [Result<(), Code>],
 }
 
-/// add_with refuses an fd that is not open as invalid; delete reports it as not registered
-/// (closing an fd ends its registration). modify is both "not open" and "not registered", and
-/// the documentation allows either reading.
+/// Every call on an fd that is not open is `EBADF`, as epoll_ctl says: it checks the fd before
+/// it looks for a registration.
 const NOT_OPEN: Refusals = Refusals {
-    add: &[Err(ErrorKind::InvalidInput)],
-    modify: &[Err(ErrorKind::InvalidInput), Err(ErrorKind::NotFound)],
-    delete: &[Err(ErrorKind::NotFound)],
+    add: &[Err(Code::Os(libc::EBADF))],
+    modify: &[Err(Code::Os(libc::EBADF))],
+    delete: &[Err(Code::Os(libc::EBADF))],
 };
 
 fn call(poller: &OsPoller, fd: RawFd, action: Action, reg: Registration) -> io::Result<()> {
@@ -579,8 +577,25 @@ fn call_registry(
 }
 
 /// Checks that `got` is one of the `allowed` outcomes.
-fn expect(got: &io::Result<()>, allowed: &[Result<(), ErrorKind>]) -> Result<(), String> {
-    let outcome = got.as_ref().map(|_| ()).map_err(io::Error::kind);
+/// An expected error: the OS error with this errno, or one of pollio's own errors (which carry
+/// no errno) of this kind.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Code {
+    Os(i32),
+    Own(ErrorKind),
+}
+
+impl Code {
+    fn of(err: &io::Error) -> Code {
+        match err.raw_os_error() {
+            Some(errno) => Code::Os(errno),
+            None => Code::Own(err.kind()),
+        }
+    }
+}
+
+fn expect(got: &io::Result<()>, allowed: &[Result<(), Code>]) -> Result<(), String> {
+    let outcome = got.as_ref().map(|_| ()).map_err(Code::of);
     if allowed.contains(&outcome) {
         Ok(())
     } else {
