@@ -18,6 +18,16 @@ use std::sync::Arc;
 /// [`wake`](Self::wake) is async-signal-safe: it takes no lock and allocates nothing, so it may
 /// be called from a signal handler.
 ///
+/// # fork
+///
+/// On Linux a child created with `fork` shares the parent's epoll instance. If the child
+/// *waits* on its copy of the poller while a wake is pending, it can take the wake event. The
+/// parent's `Waker` still records a pending wake, so from then on every `wake()` returns `Ok`
+/// without a system call and the parent's waits are never woken again. A child must not wait
+/// on an inherited poller: it creates its own. A parent whose child did so needs a new poller
+/// and waker. (Wakes *from* a child are fine: they end the parent's wait.) pollio does not
+/// detect this case, because detecting it would cost every wait a system call.
+///
 /// ```
 /// # fn main() -> std::io::Result<()> {
 /// use pollio::{OsPoller, Poller};
@@ -42,6 +52,12 @@ impl Waker {
     }
 
     /// Makes the current or next wait on the poller return.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of the system call that makes the wake-up event pending (`write` to the
+    /// eventfd, or `kevent`), which does not fail in practice. A wake that coalesces with one
+    /// still pending makes no system call and cannot fail.
     pub fn wake(&self) -> io::Result<()> {
         let shared = &*self.shared;
         // Release: pairs with the Acquire swap that clears the flag in `Shared::take_wake`, so

@@ -6,8 +6,10 @@
 //!   instance as the parent's. Registrations made in the child are seen by the parent and the
 //!   other way round, an edge-triggered event consumed by one process is gone for the other,
 //!   and a wake from the child ends the parent's wait. Closing the child's copies of the fds
-//!   (for instance when it exits) changes nothing for the parent. A child that wants a poller
-//!   of its own must create a new one. (kqueue descriptors are not inherited by fork children
+//!   (for instance when it exits) changes nothing for the parent. A child that *waits* on its
+//!   copy can take the parent's pending wake event, after which the parent's `Waker` never
+//!   wakes again (see `Waker`'s docs). A child that wants a poller of its own must create a
+//!   new one. (kqueue descriptors are not inherited by fork children
 //!   at all: there a child's copy of the poller is unusable.)
 //!
 //! Forking a multithreaded test process is delicate, so in the child these tests only make
@@ -188,5 +190,44 @@ fn a_wake_from_a_forked_child_ends_the_parents_wait() {
     assert!(
         start.elapsed() < Duration::from_secs(10),
         "the wake was lost"
+    );
+}
+
+/// The documented hazard: a child that waits on the inherited poller can take the parent's
+/// pending wake event. The parent's waker still believes a wake is pending, so every later
+/// `wake()` returns `Ok` without a system call and the parent's waits are no longer woken. A
+/// new poller (and waker) in the parent works as usual.
+#[test]
+fn a_child_that_waits_can_take_the_parents_wake_for_good() {
+    let _serial = serial();
+    let mut poller = OsPoller::new().unwrap();
+    let waker = poller.waker().unwrap();
+    waker.wake().unwrap();
+    // The child's copy of the poller is the same epoll instance: its wait takes the event.
+    let code = in_child(|| match poller.poll(Some(Duration::ZERO)) {
+        Ok(_) => 0,
+        Err(_) => 1,
+    });
+    assert_eq!(code, 0);
+
+    let timeout = Duration::from_millis(100);
+    for _ in 0..3 {
+        waker.wake().expect("wake() still returns Ok");
+        let start = Instant::now();
+        assert!(poller.poll(Some(timeout)).unwrap().is_empty());
+        assert!(
+            start.elapsed() >= timeout,
+            "the parent's waker woke after all: update the fork notes"
+        );
+    }
+
+    let mut fresh = OsPoller::new().unwrap();
+    let fresh_waker = fresh.waker().unwrap();
+    fresh_waker.wake().unwrap();
+    let start = Instant::now();
+    fresh.poll(Some(Duration::from_secs(10))).unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "a new poller's wake was lost"
     );
 }
