@@ -3,8 +3,9 @@
 # fails the run.
 #
 # Usage: ci/valgrind.sh [NAME...]
-#   NAME is an integration test (tests/NAME.rs or tests/NAME/main.rs), or "lib" for the
-#   library's unit tests. Default: conformance.
+#   NAME is an integration test (tests/NAME.rs or tests/NAME/main.rs; the model test,
+#   model/tests/model.rs, is "model"), or "lib" for the library's unit tests.
+#   Default: conformance.
 # Extra arguments for the test binaries go in VALGRIND_TEST_ARGS (e.g. a name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
