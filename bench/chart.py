@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Draws the paired runner's ratios to raw epoll as an SVG bar chart.
 
-    cargo bench --bench compare -- --tsv bench/results.tsv
-    python3 bench/chart.py bench/results.tsv bench/ratios.svg
+    cd bench   # cargo starts the runner here, so its --tsv path is relative to bench/ too
+    cargo bench -p pollio-bench --bench compare -- --tsv results.tsv
+    python3 chart.py results.tsv ratios.svg
 
 Each bar starts at 1.0 (as fast as raw epoll) and ends at the implementation's median
 per-round ratio; the thin line across it spans the 25th-75th percentiles. The axis is

@@ -15,7 +15,7 @@
 # Usage: bench/counts.sh [WORKLOAD...]   (default: all workloads)
 # Needs valgrind and strace (Debian/Ubuntu: apt-get install -y valgrind strace).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")"
 
 missing=()
 for tool in valgrind strace; do
@@ -26,8 +26,8 @@ if ((${#missing[@]})); then
     exit 1
 fi
 
-echo "building the runner (cargo bench --bench compare --no-run)..." >&2
-bin=$(cargo bench --bench compare --no-run --message-format=json 2>/dev/null |
+echo "building the runner (cargo bench -p pollio-bench --bench compare --no-run)..." >&2
+bin=$(cargo bench -p pollio-bench --bench compare --no-run --message-format=json 2>/dev/null |
     grep -o '"executable":"[^"]*"' | sed 's/"executable":"//; s/"$//' | grep '/compare-' | tail -1)
 [[ -x "$bin" ]] || { echo "could not find the compare bench executable" >&2; exit 1; }
 

@@ -42,7 +42,7 @@ asan() {
 memcheck() {
     step "valgrind memcheck (every test binary)"
     local names=(lib) file
-    for file in tests/*.rs tests/*/main.rs; do
+    for file in tests/*.rs tests/*/main.rs model/tests/*.rs; do
         [ -e "$file" ] || continue
         if [ "$(basename "$file")" = main.rs ]; then
             names+=("$(basename "$(dirname "$file")")")

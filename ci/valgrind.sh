@@ -3,8 +3,9 @@
 # fails the run.
 #
 # Usage: ci/valgrind.sh [NAME...]
-#   NAME is an integration test (tests/NAME.rs or tests/NAME/main.rs), or "lib" for the
-#   library's unit tests. Default: conformance.
+#   NAME is an integration test (tests/NAME.rs or tests/NAME/main.rs; the model test,
+#   model/tests/model.rs, is "model"), or "lib" for the library's unit tests.
+#   Default: conformance.
 # Extra arguments for the test binaries go in VALGRIND_TEST_ARGS (e.g. a name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +38,7 @@ done
 messages=$(cargo test --no-run --message-format=json "${selectors[@]}")
 
 binaries=()
+package_dirs=()
 leak_checks=()
 for name in "${names[@]}"; do
     # A forked child inherits every block the parent's other threads hold and leaves with
@@ -52,8 +54,10 @@ for name in "${names[@]}"; do
         kind=lib
         name=pollio
     fi
-    binary=$(printf '%s\n' "$messages" | python3 -c '
-import json, sys
+    # The binary, and the directory of its package's manifest: cargo runs a test there, and the
+    # model test finds its proptest-regressions/ file relative to it.
+    found=$(printf '%s\n' "$messages" | python3 -c '
+import json, os, sys
 name, kind = sys.argv[1], sys.argv[2]
 for line in sys.stdin:
     try:
@@ -64,13 +68,14 @@ for line in sys.stdin:
     if (msg.get("reason") == "compiler-artifact" and msg.get("executable")
             and msg.get("profile", {}).get("test")
             and target.get("name") == name and kind in target.get("kind", [])):
-        print(msg["executable"])
+        print(msg["executable"], os.path.dirname(msg["manifest_path"]), sep="\t")
 ' "$name" "$kind")
-    if [ -z "$binary" ]; then
+    if [ -z "$found" ]; then
         echo "no test binary named $name" >&2
         exit 1
     fi
-    binaries+=("$binary")
+    binaries+=("${found%%$'\t'*}")
+    package_dirs+=("${found#*$'\t'}")
 done
 
 # The standard library keeps each thread's handle behind a tagged pointer in thread-local
@@ -92,7 +97,8 @@ read -r -a test_args <<<"${VALGRIND_TEST_ARGS:-}"
 for i in "${!binaries[@]}"; do
     binary=${binaries[$i]}
     echo "== valgrind --leak-check=${leak_checks[$i]} $(basename "$binary")"
-    valgrind --quiet --error-exitcode=1 --leak-check="${leak_checks[$i]}" \
-        --errors-for-leak-kinds=definite,possible --suppressions="$suppressions" \
-        "$binary" "${test_args[@]}"
+    (cd "${package_dirs[$i]}" &&
+        valgrind --quiet --error-exitcode=1 --leak-check="${leak_checks[$i]}" \
+            --errors-for-leak-kinds=definite,possible --suppressions="$suppressions" \
+            "$binary" "${test_args[@]}")
 done

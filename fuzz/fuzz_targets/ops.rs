@@ -4,9 +4,9 @@
 
 #![no_main]
 
-#[path = "../../tests/model/harness.rs"]
+#[path = "../../model/tests/model/harness.rs"]
 mod harness;
-#[path = "../../tests/model/oracle.rs"]
+#[path = "../../model/tests/model/oracle.rs"]
 mod oracle;
 
 use harness::{Action, BadFd, Harness, LongWait, Op, Via, WaitKind, ROOMY, SLOTS};

@@ -7,8 +7,9 @@
 //! PROPTEST_CASES=20000 cargo test --release --test model
 //! ```
 //!
-//! A failing case is shrunk and saved to `proptest-regressions/model.txt`, and every case saved
-//! there is replayed first on each run; commit that file with the fix.
+//! A failing case is shrunk and saved to `model/proptest-regressions/model.txt` (the path below
+//! is relative to this package, where cargo runs its tests), and every case saved there is
+//! replayed first on each run; commit that file with the fix.
 //!
 //! This binary holds one test on purpose: the model reuses closed descriptor numbers and
 //! expects no other thread of the process to open descriptors in the meantime.

@@ -1,4 +1,4 @@
-//! The paired comparison runner: `cargo bench --bench compare`.
+//! The paired comparison runner: `cargo bench -p pollio-bench --bench compare`.
 //!
 //! For every workload it runs the implementations in rotation, one batch each, round after
 //! round (A B C D, B C D A, C D A B, ...: each round starts one later), so that every
@@ -12,6 +12,7 @@
 //! - `--seconds S`: time budget of the whole run (default 60);
 //! - `--only NAME,NAME`: run only these workloads;
 //! - `--tsv PATH`: also write the ratios as tab-separated values (input of `bench/chart.py`);
+//!   cargo starts the runner in `bench/`, so a relative PATH is taken from there;
 //! - `--list`: print each workload's name, units per op and implementation keys;
 //! - `--count WORKLOAD KEY ITERS`: run one batch of ITERS operations of one implementation and
 //!   nothing else; `bench/counts.sh` runs this under callgrind and strace.
@@ -53,7 +54,7 @@ fn main() {
                 let iters = value("an op count").parse().expect("--count W K ITERS");
                 return count(&workload, &key, iters);
             }
-            other => panic!("unknown option {other}; see benches/compare.rs"),
+            other => panic!("unknown option {other}; see bench/benches/compare.rs"),
         }
     }
     run(&options);

@@ -1,8 +1,8 @@
 //! Criterion benchmarks: one group per workload, one function per implementation, so the
 //! report (target/criterion/report/index.html) shows them side by side.
 //!
-//! `cargo bench --bench pollers`; one workload: `cargo bench --bench pollers -- pingpong-1`.
-//! The paired runner (`cargo bench --bench compare`) gives the ratios that survive a noisy
+//! `cargo bench -p pollio-bench --bench pollers`; one workload: add `-- pingpong-1`.
+//! The paired runner (`cargo bench -p pollio-bench --bench compare`) gives the ratios that survive a noisy
 //! machine; this gives criterion's plots and its history between runs.
 
 // Parts of the shared module serve only the paired runner (its --count mode and tables).
