@@ -46,24 +46,15 @@ impl Shared {
     }
 
     #[inline]
-    fn check_registration(&self, fd: RawFd, reg: &Registration) -> io::Result<()> {
-        self.check(fd)?;
-        if reg.interest().is_empty() {
-            return Err(invalid_input("a registration needs at least one interest"));
-        }
-        Ok(())
-    }
-
-    #[inline]
     fn add(&self, fd: RawFd, reg: Registration) -> io::Result<()> {
-        self.check_registration(fd, &reg)?;
+        self.check(fd)?;
         let word = word::pack(fd, reg.kind(), reg.key());
         self.selector.add(fd, word, reg.interest(), reg.mode())
     }
 
     #[inline]
     fn modify(&self, fd: RawFd, reg: Registration) -> io::Result<()> {
-        self.check_registration(fd, &reg)?;
+        self.check(fd)?;
         let word = word::pack(fd, reg.kind(), reg.key());
         self.selector.modify(fd, word, reg.interest(), reg.mode())
     }

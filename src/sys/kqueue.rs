@@ -13,6 +13,10 @@
 //! | edge | `EV_CLEAR` |
 //! | oneshot, edge + oneshot | `EV_DISPATCH` |
 //!
+//! A parked registration (an empty interest) is one `EVFILT_READ` knote added with
+//! `EV_DISABLE`: it reports nothing, not even end of file, until a modify arms it, and the
+//! kernel still holds it, so the error checks below work for it as for any other.
+//!
 //! `EV_DISPATCH` rather than `EV_ONESHOT`, because a dispatched knote is only disabled after its
 //! event, not deleted: the kernel keeps holding exactly the knotes of every registration, which
 //! is what the error checks below rely on, and a delete after the event finds a knote to delete.
@@ -262,10 +266,16 @@ impl Entry {
         }
     }
 
+    /// A parked registration (no interest): one disabled `EVFILT_READ` knote, which reports
+    /// nothing but lets the kernel confirm the registration and drop it when the fd closes.
+    fn is_parked(self) -> bool {
+        !self.read && !self.write
+    }
+
     /// The filters this registration occupies.
     fn filters(self) -> impl Iterator<Item = Filter> {
         [
-            (self.read, libc::EVFILT_READ),
+            (self.read || self.is_parked(), libc::EVFILT_READ),
             (self.write, libc::EVFILT_WRITE),
         ]
         .into_iter()
@@ -274,7 +284,9 @@ impl Entry {
 
     /// The knote flags for the mode, as the table in the module docs gives them.
     fn mode_flags(self) -> Flags {
-        if self.mode.is_oneshot() {
+        if self.is_parked() {
+            libc::EV_DISABLE
+        } else if self.mode.is_oneshot() {
             libc::EV_DISPATCH
         } else if self.mode.is_edge() {
             libc::EV_CLEAR

@@ -5,7 +5,7 @@
 use crate::support::{
     assert_usable, duplicate_at, free_fd_number, next_event_for, send, unix_pair, TempFile,
 };
-use pollio::{EventObject, Interest, Poller, Registration};
+use pollio::{EventObject, Poller, Registration};
 use std::io::{self, ErrorKind};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 
@@ -163,35 +163,6 @@ pub fn unknown_fd_is_enoent<P: Poller>() {
     assert_usable(&mut poller);
 }
 
-/// An empty interest is pollio's own `InvalidInput` (no system call refuses it): `add_with`
-/// registers nothing, `modify` keeps the registration it had.
-pub fn empty_interest_is_invalid_input<P: Poller>() {
-    let mut poller = P::new().expect("new");
-    let (a, b) = unix_pair();
-    let fd = a.as_raw_fd();
-    let empty = Registration::client(1).with_interest(Interest::NONE);
-    assert_eq!(
-        own_error_kind(poller.add_with(fd, empty)),
-        ErrorKind::InvalidInput
-    );
-    let emptied = Interest::PRIORITY.remove(Interest::PRIORITY);
-    assert_eq!(
-        own_error_kind(poller.add_with(fd, empty.with_interest(emptied))),
-        ErrorKind::InvalidInput
-    );
-    poller
-        .add_with(fd, Registration::client(2))
-        .expect("nothing was registered by the refused calls");
-    assert_eq!(
-        own_error_kind(poller.modify(fd, empty)),
-        ErrorKind::InvalidInput
-    );
-    send(&b, b"x");
-    assert_eq!(next_event_for(&mut poller, fd).key, 2);
-    poller.delete(fd).expect("delete");
-    assert_usable(&mut poller);
-}
-
 /// A capacity of 0, or more than the kernel accepts, is `InvalidInput`.
 pub fn bad_capacity_is_invalid_input<P: Poller>() {
     assert_eq!(own_error_kind(P::with_capacity(0)), ErrorKind::InvalidInput);
@@ -247,7 +218,6 @@ backend_tests!(
     own_fd_is_einval,
     double_add_is_eexist,
     unknown_fd_is_enoent,
-    empty_interest_is_invalid_input,
     bad_capacity_is_invalid_input,
     delete_after_close_is_ebadf,
 );

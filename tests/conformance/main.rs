@@ -34,6 +34,7 @@ mod interests;
 mod interrupts;
 mod io_safety;
 mod modes;
+mod parked;
 mod readiness;
 mod registration;
 mod seed;

@@ -1,0 +1,101 @@
+//! Parked registrations: an empty interest registers the fd without asking for any readiness,
+//! so a runtime can register a source when it is created and arm it with `modify` when a task
+//! first waits on it.
+//!
+//! What a parked fd still reports differs by backend, and each test asserts both: epoll always
+//! reports hang-up and error (it adds `EPOLLHUP | EPOLLERR` to every mask), kqueue reports
+//! nothing (pollio parks the fd as a disabled read filter).
+
+use crate::errors::errno_of;
+use crate::support::{assert_quiet_for, next_event_for, send, unix_pair};
+use pollio::{Interest, Mode, Poller, Registration};
+use std::os::fd::{AsFd, AsRawFd};
+
+fn parked(key: u32) -> Registration {
+    Registration::client(key).with_interest(Interest::NONE)
+}
+
+/// Added with no interest, a readable and writable socket reports nothing; `modify` arms it,
+/// and the event carries the new registration's key.
+pub fn parked_add_reports_nothing_until_armed<P: Poller>() {
+    let mut poller = P::new().expect("new");
+    let (a, b) = unix_pair();
+    let fd = a.as_raw_fd();
+    poller.register(a.as_fd(), parked(1)).expect("park");
+    send(&b, b"data");
+    assert_quiet_for(&mut poller, fd);
+    poller
+        .reregister(
+            a.as_fd(),
+            Registration::client(2).with_interest(Interest::BOTH),
+        )
+        .expect("arm");
+    let seen = next_event_for(&mut poller, fd);
+    assert_eq!(seen.key, 2);
+    assert!(seen.ready.readable && seen.ready.writable, "{seen:?}");
+}
+
+/// `modify` to an empty interest parks an armed registration, in every mode, and the fd stays
+/// registered: adding it again is `EEXIST`, deleting it works once.
+pub fn modify_to_empty_parks<P: Poller>() {
+    for mode in [Mode::Level, Mode::Edge, Mode::Oneshot, Mode::EdgeOneshot] {
+        let mut poller = P::new().expect("new");
+        let (a, b) = unix_pair();
+        let fd = a.as_raw_fd();
+        poller
+            .add_with(fd, Registration::client(3).with_mode(mode))
+            .expect("add_with");
+        poller.modify(fd, parked(4).with_mode(mode)).expect("park");
+        send(&b, b"x");
+        assert_quiet_for(&mut poller, fd);
+        assert_eq!(
+            errno_of(poller.add_with(fd, parked(5))),
+            libc::EEXIST,
+            "{mode:?}"
+        );
+        poller
+            .modify(fd, Registration::client(6).with_mode(mode))
+            .expect("arm");
+        assert_eq!(next_event_for(&mut poller, fd).key, 6, "{mode:?}");
+        poller.delete(fd).expect("delete");
+        assert_eq!(errno_of(poller.delete(fd)), libc::ENOENT, "{mode:?}");
+    }
+}
+
+/// When the peer closes: epoll reports the parked fd as hung up (it always reports
+/// `EPOLLHUP`); kqueue reports nothing.
+pub fn parked_fd_and_hang_up<P: Poller>() {
+    let mut poller = P::new().expect("new");
+    let (a, b) = unix_pair();
+    let fd = a.as_raw_fd();
+    poller.register(a.as_fd(), parked(7)).expect("park");
+    drop(b);
+    if cfg!(target_os = "linux") {
+        let seen = next_event_for(&mut poller, fd);
+        assert_eq!(seen.key, 7);
+        assert!(
+            seen.ready.read_closed && seen.ready.write_closed,
+            "{seen:?}"
+        );
+        assert!(!seen.ready.readable && !seen.ready.writable, "{seen:?}");
+    } else {
+        assert_quiet_for(&mut poller, fd);
+    }
+}
+
+/// Closing a parked fd ends its registration like any other: delete then says `EBADF`.
+pub fn closing_a_parked_fd_ends_it<P: Poller>() {
+    let poller = P::new().expect("new");
+    let (a, _b) = unix_pair();
+    let fd = a.as_raw_fd();
+    poller.add_with(fd, parked(8)).expect("park");
+    drop(a);
+    assert_eq!(errno_of(poller.delete(fd)), libc::EBADF);
+}
+
+backend_tests!(
+    parked_add_reports_nothing_until_armed,
+    modify_to_empty_parks,
+    parked_fd_and_hang_up,
+    closing_a_parked_fd_ends_it,
+);
