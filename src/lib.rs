@@ -76,7 +76,7 @@
 //! connection's event means data (or end of stream) to read. The events borrow the poller, so
 //! registrations made while going through them go through a [`Registry`], a handle to the same
 //! kernel queue. (With the seed API, copy the events into a reused `Vec` first, as
-//! `examples/seed_echo.rs` does.) Each connection's key is its place in a table; an event
+//! `examples/seed_echo.rs` does.) Each connection's key names its entry in a table; an event
 //! whose key has no owner any more is skipped.
 //!
 //! ## Level-triggered
@@ -251,7 +251,7 @@
 //! // The handler did not read: the data is still there, but it is not reported again.
 //! assert!(poller.poll(Some(Duration::from_millis(20)))?.is_empty());
 //!
-//! // Read until WouldBlock. From now on, new data is a new edge.
+//! // Read until WouldBlock: nothing is left behind. The next data to arrive is a new edge.
 //! let mut buf = [0u8; 64];
 //! assert_eq!(a.read(&mut buf)?, 5);
 //! assert_eq!(a.read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
