@@ -34,11 +34,13 @@ impl Interest {
     pub const NONE: Interest = Interest(0);
 
     /// This interest with `other` added.
+    #[must_use = "returns a new Interest and leaves this one unchanged"]
     pub const fn add(self, other: Interest) -> Interest {
         Interest(self.0 | other.0)
     }
 
     /// This interest with `other` taken away.
+    #[must_use = "returns a new Interest and leaves this one unchanged"]
     pub const fn remove(self, other: Interest) -> Interest {
         Interest(self.0 & !other.0)
     }

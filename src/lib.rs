@@ -70,6 +70,289 @@
 //! # }
 //! ```
 //!
+//! # The server loop
+//!
+//! A loop waits, then handles each event: a listener's event means a connection to accept, a
+//! connection's event means data (or end of stream) to read. The events borrow the poller, so
+//! registrations made while going through them go through a [`Registry`], a handle to the same
+//! kernel queue. (With the seed API, copy the events into a reused `Vec` first, as
+//! `examples/seed_echo.rs` does.) Each connection's key names its entry in a table; an event
+//! whose key has no owner any more is skipped.
+//!
+//! ## Level-triggered
+//!
+//! A level-triggered registration (the default, and what [`Poller::add`] makes) is reported on
+//! every wait while it is ready, so each event may do a bounded amount of work, one `accept` or
+//! one `read`, and leave the rest for the next wait:
+//!
+//! ```
+//! # fn main() -> std::io::Result<()> {
+//! use pollio::{OsPoller, Poller, Registration};
+//! use std::collections::HashMap;
+//! use std::io::{ErrorKind, Read, Write};
+//! use std::net::{Shutdown, TcpListener, TcpStream};
+//! use std::os::fd::AsFd;
+//! use std::time::Duration;
+//!
+//! const LISTENER: u32 = u32::MAX;
+//!
+//! let listener = TcpListener::bind("127.0.0.1:0")?;
+//! listener.set_nonblocking(true)?;
+//! let mut poller = OsPoller::new()?;
+//! let registry = poller.registry()?;
+//! registry.register(listener.as_fd(), Registration::server(LISTENER))?;
+//!
+//! // A client to serve: one message, then end of stream.
+//! let mut client = TcpStream::connect(listener.local_addr()?)?;
+//! client.write_all(b"ping")?;
+//! client.shutdown(Shutdown::Write)?;
+//!
+//! let mut conns: HashMap<u32, TcpStream> = HashMap::new();
+//! let (mut next_key, mut served) = (0, 0);
+//! let mut buf = [0u8; 4096];
+//! while served < 1 {
+//!     let events = poller.poll(Some(Duration::from_secs(5)))?;
+//! #   assert!(!events.is_empty(), "nothing happened in 5 s");
+//!     for event in events {
+//!         if event.key() == LISTENER {
+//!             match listener.accept() {
+//!                 Ok((stream, _)) => {
+//!                     stream.set_nonblocking(true)?;
+//!                     registry.register(stream.as_fd(), Registration::client(next_key))?;
+//!                     conns.insert(next_key, stream);
+//!                     next_key += 1;
+//!                 }
+//!                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+//!                 Err(e) => return Err(e),
+//!             }
+//!             continue;
+//!         }
+//!         let Some(stream) = conns.get_mut(&event.key()) else { continue };
+//!         match stream.read(&mut buf) {
+//!             Ok(0) => {
+//!                 // End of stream: delete, then close (dropping the stream closes it).
+//!                 registry.deregister(stream.as_fd())?;
+//!                 conns.remove(&event.key());
+//!                 served += 1;
+//!             }
+//!             // A reply this small fits in the send buffer. One that may not keeps the rest
+//!             // and waits for `Interest::WRITABLE` (see examples/echo.rs).
+//!             Ok(n) => stream.write_all(&buf[..n])?,
+//!             Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+//!             Err(e) => return Err(e),
+//!         }
+//!     }
+//! }
+//! let mut reply = Vec::new();
+//! client.read_to_end(&mut reply)?;
+//! assert_eq!(reply, b"ping");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Edge-triggered
+//!
+//! An edge-triggered registration ([`Mode::Edge`]) is reported once each time new readiness
+//! arrives, which saves the kernel re-checking fds that stay ready. In exchange each event must
+//! be handled until the call says `WouldBlock`: accept every queued connection, read everything
+//! there is (see [the contract](#the-edge-triggered-contract)). Only the registrations and the
+//! two inner loops change:
+//!
+//! ```
+//! # fn main() -> std::io::Result<()> {
+//! use pollio::{Mode, OsPoller, Poller, Registration};
+//! # use std::collections::HashMap;
+//! use std::io::{ErrorKind, Read, Write};
+//! # use std::net::{Shutdown, TcpListener, TcpStream};
+//! use std::os::fd::AsFd;
+//! # use std::time::Duration;
+//!
+//! # const LISTENER: u32 = u32::MAX;
+//! # let listener = TcpListener::bind("127.0.0.1:0")?;
+//! # listener.set_nonblocking(true)?;
+//! # let mut poller = OsPoller::new()?;
+//! # let registry = poller.registry()?;
+//! registry.register(listener.as_fd(), Registration::server(LISTENER).with_mode(Mode::Edge))?;
+//! # let mut client = TcpStream::connect(listener.local_addr()?)?;
+//! # client.write_all(b"ping")?;
+//! # client.shutdown(Shutdown::Write)?;
+//! # let mut conns: HashMap<u32, TcpStream> = HashMap::new();
+//! # let (mut next_key, mut served) = (0, 0);
+//! # let mut buf = [0u8; 4096];
+//! // ...
+//! while served < 1 {
+//!     let events = poller.poll(Some(Duration::from_secs(5)))?;
+//! #   assert!(!events.is_empty(), "nothing happened in 5 s");
+//!     for event in events {
+//!         if event.key() == LISTENER {
+//!             loop {
+//!                 match listener.accept() {
+//!                     Ok((stream, _)) => {
+//!                         stream.set_nonblocking(true)?;
+//!                         let reg = Registration::client(next_key).with_mode(Mode::Edge);
+//!                         registry.register(stream.as_fd(), reg)?;
+//!                         conns.insert(next_key, stream);
+//!                         next_key += 1;
+//!                     }
+//!                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+//!                     Err(e) => return Err(e),
+//!                 }
+//!             }
+//!             continue;
+//!         }
+//!         let Some(stream) = conns.get_mut(&event.key()) else { continue };
+//!         let open = loop {
+//!             match stream.read(&mut buf) {
+//!                 Ok(0) => break false,
+//!                 Ok(n) => stream.write_all(&buf[..n])?,
+//!                 Err(e) if e.kind() == ErrorKind::WouldBlock => break true,
+//!                 Err(e) => return Err(e),
+//!             }
+//!         };
+//!         if !open {
+//!             registry.deregister(stream.as_fd())?;
+//!             conns.remove(&event.key());
+//!             served += 1;
+//!         }
+//!     }
+//! }
+//! # let mut reply = Vec::new();
+//! # client.read_to_end(&mut reply)?;
+//! # assert_eq!(reply, b"ping");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # The edge-triggered contract
+//!
+//! An edge is reported when new readiness arrives, not while readiness lasts. If a handler
+//! stops before the call says `WouldBlock`, what it left (unread data, queued connections) is
+//! not reported again until something *new* arrives, and for a peer that is waiting for a
+//! reply nothing new ever does: the connection hangs, with no error anywhere. So with
+//! [`Mode::Edge`], read (or accept, or write) until `WouldBlock`, or until end of stream.
+//! [`Mode::EdgeOneshot`] is the same, plus a re-arm with [`Poller::modify`] after each event.
+//!
+//! ```
+//! # fn main() -> std::io::Result<()> {
+//! use pollio::{Interest, Mode, OsPoller, Poller, Registration};
+//! use std::io::{ErrorKind, Read, Write};
+//! use std::os::fd::AsFd;
+//! use std::os::unix::net::UnixStream;
+//! use std::time::Duration;
+//!
+//! let mut poller = OsPoller::new()?;
+//! let (mut a, mut b) = UnixStream::pair()?;
+//! a.set_nonblocking(true)?;
+//! let reg = Registration::client(1).with_interest(Interest::READABLE).with_mode(Mode::Edge);
+//! poller.register(a.as_fd(), reg)?;
+//!
+//! b.write_all(b"hello")?;
+//! assert_eq!(poller.poll(Some(Duration::from_secs(5)))?.len(), 1);
+//! // The handler did not read: the data is still there, but it is not reported again.
+//! assert!(poller.poll(Some(Duration::from_millis(20)))?.is_empty());
+//!
+//! // Read until WouldBlock: nothing is left behind. The next data to arrive is a new edge.
+//! let mut buf = [0u8; 64];
+//! assert_eq!(a.read(&mut buf)?, 5);
+//! assert_eq!(a.read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+//! b.write_all(b"!")?;
+//! assert_eq!(poller.poll(Some(Duration::from_secs(5)))?.len(), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # File descriptor lifetime and reuse
+//!
+//! pollio never closes your fds, and never keeps one open: a registration names an fd, it
+//! does not own it. Delete a registration before closing its fd ([`Registry::deregister`],
+//! then drop the stream). Closing an fd normally ends its registration too, after which
+//! `delete` says `EBADF` (not open: nothing to delete), and the number, once reused by a new
+//! file, can be registered afresh.
+//!
+//! With epoll the registration belongs to the open file, not to the number. While a
+//! duplicate of the fd is open (`dup`, `try_clone`, or a copy inherited across `fork` by a
+//! child that has not closed it or called `exec`), closing the fd does **not** end its
+//! registration: its events keep coming, naming the fd number and key it was registered
+//! with, though the number may now belong to another file, and `delete` can no longer reach
+//! it. It ends when the last duplicate is closed. kqueue ends registrations when the fd is
+//! closed, duplicates or not. To stay clear of it: delete before closing; don't duplicate
+//! registered fds (or close the duplicates first); and with keys, check that the key's owner
+//! is still alive before acting on an event (if keys are reused, keep a generation count in
+//! some of their bits).
+//!
+//! ```
+//! # fn main() -> std::io::Result<()> {
+//! use pollio::{OsPoller, Poller, Registration};
+//! use std::io::Write;
+//! use std::os::fd::{AsFd, AsRawFd};
+//! use std::os::unix::net::UnixStream;
+//! use std::time::Duration;
+//!
+//! let mut poller = OsPoller::new()?;
+//! let (a, mut peer) = UnixStream::pair()?;
+//! let number = a.as_raw_fd();
+//! poller.register(a.as_fd(), Registration::client(7))?;
+//! let duplicate = a.try_clone()?;
+//! drop(a); // closes `number`, not the file: `duplicate` keeps it open
+//!
+//! peer.write_all(b"x")?;
+//! let events = poller.poll(Some(Duration::from_millis(100)))?;
+//! if cfg!(target_os = "linux") {
+//!     // epoll still reports the registration, under a number that is not open any more.
+//!     assert_eq!((events[0].fd(), events[0].key()), (number, 7));
+//! } else {
+//!     assert!(events.is_empty()); // kqueue ended it when `number` was closed
+//! }
+//!
+//! drop(duplicate); // the last copy: the registration ends everywhere
+//! assert!(poller.poll(Some(Duration::ZERO))?.is_empty());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Threads
+//!
+//! [`OsPoller`] is `Send + Sync`, and waiting takes `&mut self`: one thread waits on a poller
+//! at a time. Other threads use two handles, both `Clone + Send + Sync`, neither of which
+//! makes the waiting thread take a lock:
+//!
+//! - A [`Registry`] adds, modifies and deletes registrations; each call goes straight to the
+//!   kernel, and a registration made while a wait is blocked is seen by that wait.
+//! - A [`Waker`] makes the current or next wait return. The wake is not an event: keep the
+//!   reason in your own queue, push to it *before* waking, and look at it after every wait.
+//!
+//! ```
+//! # fn main() -> std::io::Result<()> {
+//! use pollio::{OsPoller, Poller};
+//! use std::sync::mpsc;
+//! use std::time::Duration;
+//!
+//! let mut poller = OsPoller::new()?;
+//! let waker = poller.waker()?;
+//! let (jobs, inbox) = mpsc::channel();
+//!
+//! let worker = std::thread::spawn(move || -> std::io::Result<()> {
+//!     for job in 1..=3 {
+//!         jobs.send(job).expect("the loop is alive");
+//!         waker.wake()?;
+//!     }
+//!     Ok(())
+//! });
+//!
+//! let mut done = Vec::new();
+//! # let deadline = std::time::Instant::now() + Duration::from_secs(10);
+//! while done.len() < 3 {
+//!     // Returns when woken (the timeout only bounds a wait that nothing ends).
+//!     poller.poll(Some(Duration::from_secs(5)))?;
+//!     done.extend(inbox.try_iter());
+//! #   assert!(std::time::Instant::now() < deadline, "woken too rarely: {done:?}");
+//! }
+//! assert_eq!(done, [1, 2, 3]);
+//! worker.join().expect("worker")?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Design notes
 //!
 //! - **Ownership**: pollio never closes a registered fd. Its own fds (the kernel queue and the
@@ -78,9 +361,13 @@
 //!   a wait is blocked, and a [`Waker`] ends it. Neither takes a lock on the wait path.
 //! - **No allocation when waiting**: the event buffer is allocated with the poller and events
 //!   are read in place. When more fds are ready than fit, the rest come on later waits.
-//! - **Errors**: every failure is an [`std::io::Error`] with a documented
-//!   [`ErrorKind`](std::io::ErrorKind) (see each method's `# Errors`); none panics, and a
-//!   failed call leaves the poller and its registrations as they were.
+//! - **Errors**: a failure the kernel reports is returned as the OS error itself:
+//!   `raw_os_error()` is the errno (`EEXIST`, `ENOENT`, `EBADF`, `EPERM`, `EINVAL`, ...) and
+//!   `kind()` what the standard library derives from it; on kqueue, the cases epoll refuses
+//!   are reported with epoll's errno. pollio makes its own [`std::io::Error`] (no errno) only
+//!   for conditions no system call reports, such as an empty interest or the waker's fd. The
+//!   full table is in [`Poller`'s Errors section](Poller#errors). Nothing panics, and a failed
+//!   call leaves the poller and its registrations as they were.
 //! - **Signals**: a wait interrupted by a signal returns `Ok` with no events, so
 //!   `poller.wait(-1)?` loops survive signals and can check their own flags.
 

@@ -13,7 +13,23 @@ use std::time::Duration;
 /// for 0.1.3 still compiles. Those defaults do what can be done with the four required methods
 /// and return [`ErrorKind::Unsupported`](io::ErrorKind::Unsupported) otherwise.
 ///
-/// Code generic over `P: Poller` reaches every capability through these methods:
+/// # Implementing `Poller`
+///
+/// A type outside pollio can implement the four required methods ([`new`](Self::new),
+/// [`add`](Self::add), [`delete`](Self::delete), [`wait`](Self::wait)) and override
+/// [`with_capacity`](Self::with_capacity), [`add_with`](Self::add_with),
+/// [`modify`](Self::modify), [`register`](Self::register), [`reregister`](Self::reregister),
+/// [`deregister`](Self::deregister) and [`wait_timeout`](Self::wait_timeout).
+///
+/// It cannot implement [`poll`](Self::poll), [`waker`](Self::waker) or
+/// [`registry`](Self::registry): they return an [`Event`], a [`Waker`] and a [`Registry`],
+/// which have no public constructors and are made only by pollio's own pollers. For any other
+/// type those three keep their defaults and return `Unsupported`.
+///
+/// So code generic over `P: Poller` may call every method, but with a poller from outside
+/// pollio, `poll`, `waker` and `registry` always return `Unsupported`, and so do the
+/// registration methods it did not override. With [`OsPoller`](crate::OsPoller), everything
+/// works:
 ///
 /// ```
 /// use pollio::{Interest, Mode, OsPoller, Poller, Registration};
@@ -37,8 +53,43 @@ use std::time::Duration;
 /// # Ok(())
 /// # }
 /// ```
+///
+/// # Errors
+///
+/// Every failure the kernel reports reaches the caller as the OS error itself:
+/// [`raw_os_error()`](io::Error::raw_os_error) is the errno and [`kind()`](io::Error::kind) is
+/// what the standard library derives from it. In the cases marked "emulated", kqueue reports
+/// no error or another one, and [`OsPoller`](crate::OsPoller) builds the error from epoll's
+/// errno, so one check works on every backend; the one difference kept is that kqueue accepts
+/// regular files and directories. pollio makes an error of its own, with no errno, only for
+/// conditions that no system call reports. No method panics, and a failed call leaves the
+/// poller and its registrations as they were.
+///
+/// | Situation | epoll | kqueue |
+/// |-----------|-------|--------|
+/// | an fd added twice | `EEXIST` (`AlreadyExists`) | `EEXIST` (emulated) |
+/// | modify or delete of an open fd that is not registered | `ENOENT` (`NotFound`) | `ENOENT` (emulated) |
+/// | any operation on an fd that is not open (never opened, or closed: closing ends its registration, unless a duplicate is open), or on a negative fd | `EBADF` | `EBADF` |
+/// | a regular file or directory | `EPERM` (`PermissionDenied`) for add, modify and delete | accepted (always readable) |
+/// | the poller's own queue fd | `EINVAL` (`InvalidInput`) | `EINVAL` (emulated) |
+/// | the poller's waker fd (eventfd or pipe) | `InvalidInput`, pollio's own (no errno) | the same |
+/// | an empty [`Interest`](crate::Interest) in add or modify | `InvalidInput`, pollio's own | the same |
+/// | a capacity of 0, or too large | `InvalidInput`, pollio's own | the same |
+/// | the event buffer cannot be allocated | `OutOfMemory`, pollio's own | the same |
+/// | the seed [`wait`](Self::wait) with any negative timeout | blocks (not an error) | the same |
+/// | a signal during a wait | `Ok` with no events (not an error) | the same |
+///
+/// `EBADF` has no stable [`ErrorKind`](io::ErrorKind): match it with
+/// `err.raw_os_error() == Some(libc::EBADF)`. Other errors the kernel gives pass through
+/// unchanged, such as `ENOSPC` when epoll's per-user limit of registrations is reached, or
+/// `EMFILE` when the process has no fd left for a new poller.
 pub trait Poller {
     /// Creates a poller with the default event capacity.
+    ///
+    /// # Errors
+    ///
+    /// The OS error if the kernel queue cannot be created (`EMFILE`: the process has no fd
+    /// left; `ENOMEM`); `OutOfMemory` if the event buffer cannot be allocated.
     fn new() -> io::Result<Self>
     where
         Self: Sized;
@@ -50,18 +101,40 @@ pub trait Poller {
     ///
     /// # Errors
     ///
-    /// See [`add_with`](Self::add_with).
+    /// As [`add_with`](Self::add_with) (the interest is never empty here): `EEXIST`, `EBADF`,
+    /// `EPERM` (epoll), `EINVAL`, or `InvalidInput` for the waker's fd.
     fn add(&self, event: EventObject) -> io::Result<()>;
 
     /// Removes `fd` from the poller.
     ///
+    /// pollio never closes the fd: delete it first, then close it. Closing an fd normally ends
+    /// its registration in the kernel too, but not always; see the fd-reuse hazard below.
+    ///
+    /// # The fd-reuse hazard
+    ///
+    /// With epoll, a registration belongs to the open file, not to the fd number. While a
+    /// duplicate of the fd is open (`dup`, [`try_clone`](std::net::TcpStream::try_clone), or a
+    /// copy inherited across `fork`), closing the fd does **not** end its registration: its
+    /// events keep coming, with the fd number and key it was registered with, though that
+    /// number may now belong to another file. `delete` cannot reach it any more (the number is
+    /// not open, `EBADF`, or names the other file), so it lasts until the last duplicate is
+    /// closed. kqueue drops registrations when the fd is closed, duplicates or not.
+    ///
+    /// To stay clear of it: delete before closing; do not duplicate registered fds (or close
+    /// the duplicates first); and when events carry keys, check that the key's owner still
+    /// exists (and is the fd the event names) before acting on an event.
+    ///
     /// # Errors
     ///
-    /// - [`InvalidInput`](io::ErrorKind::InvalidInput): `fd` is negative or one of the
-    ///   poller's own fds.
-    /// - [`NotFound`](io::ErrorKind::NotFound): `fd` is not registered, or it was closed while
-    ///   registered (closing an fd ends its registration in the kernel; with epoll, only once
-    ///   every duplicate of the fd is closed, so close duplicates or delete before closing).
+    /// See [the table](Poller#errors).
+    ///
+    /// - `ENOENT`: `fd` is open but not registered.
+    /// - `EBADF`: `fd` is not open (or negative): there is nothing to delete. If it was
+    ///   registered, closing it already ended the registration, unless a duplicate is open
+    ///   (see the fd-reuse hazard above).
+    /// - `EPERM` (epoll): `fd` is a regular file or directory, which can never be registered.
+    /// - `EINVAL`: `fd` is the poller's own queue; `InvalidInput` (pollio's own): its
+    ///   waker's fd.
     fn delete(&self, fd: RawFd) -> io::Result<()>;
 
     /// Waits for events and returns them as [`EventObject`]s.
@@ -69,18 +142,25 @@ pub trait Poller {
     /// The slice lives in a buffer owned by the poller and reused by the next call. An empty
     /// slice means the timeout elapsed, a [`Waker`] woke the wait, or a signal interrupted it.
     ///
+    /// The slice borrows the poller, so [`add`](Self::add) and [`delete`](Self::delete) cannot
+    /// be called while going through it. Copy the events into a `Vec` you reuse
+    /// (`events.clear(); events.extend_from_slice(poller.wait(-1)?);`), which allocates nothing
+    /// once it has grown; the [server loop](crate#the-server-loop) shows it.
+    ///
     /// # Timeout
     ///
     /// | Value | Behaviour |
     /// |-------|----------|
-    /// | `-1`  | Block until something is ready or the poller is woken |
+    /// | any negative value | Block until something is ready or the poller is woken |
     /// | `0`   | Poll without blocking |
     /// | `> 0` | Wait at most this many milliseconds |
     ///
     /// # Errors
     ///
-    /// [`InvalidInput`](io::ErrorKind::InvalidInput) for a negative timeout other than `-1`.
-    /// A signal (`EINTR`) is not an error: the call returns `Ok` with an empty slice.
+    /// The OS error of the wait system call, which does not fail on a live poller;
+    /// `OutOfMemory` if the first seed wait cannot allocate its buffer of
+    /// [`EventObject`]s. A signal (`EINTR`) is not an error: the call returns `Ok` with an
+    /// empty slice. No timeout is an error. See [the table](Poller#errors).
     fn wait(&mut self, timeout_ms: i32) -> io::Result<&[EventObject]>;
 
     /// Creates a poller whose wait returns at most `capacity` events at a time; the rest stay
@@ -88,8 +168,9 @@ pub trait Poller {
     ///
     /// # Errors
     ///
-    /// [`InvalidInput`](io::ErrorKind::InvalidInput) for a capacity of 0 or more than the kernel
-    /// accepts; [`Unsupported`](io::ErrorKind::Unsupported) by default.
+    /// `InvalidInput` (pollio's own) for a capacity of 0 or more than one kernel call can
+    /// fill; otherwise as [`new`](Self::new). [`Unsupported`](io::ErrorKind::Unsupported) by
+    /// default.
     fn with_capacity(capacity: usize) -> io::Result<Self>
     where
         Self: Sized,
@@ -103,13 +184,21 @@ pub trait Poller {
     /// The default body handles what [`add`](Self::add) can express (readable, level-triggered,
     /// key 0) and returns [`Unsupported`](io::ErrorKind::Unsupported) for the rest.
     ///
+    /// An fd number can be registered again once it was deleted or closed, but see
+    /// [the fd-reuse hazard](Poller#the-fd-reuse-hazard): while a duplicate of a
+    /// closed fd is open, its old registration still reports events under the same number.
+    ///
     /// # Errors
     ///
-    /// - [`InvalidInput`](io::ErrorKind::InvalidInput): `fd` is negative, not open, or one of
-    ///   the poller's own fds (its queue, its waker's descriptor); or the interest is empty.
-    /// - [`AlreadyExists`](io::ErrorKind::AlreadyExists): `fd` is already registered.
-    /// - [`Unsupported`](io::ErrorKind::Unsupported): epoll cannot poll this file (regular
-    ///   files and directories, which are always ready).
+    /// See [the table](Poller#errors).
+    ///
+    /// - `EEXIST`: `fd` is already registered.
+    /// - `EBADF`: `fd` is not open, or negative.
+    /// - `EPERM` (epoll): `fd` is a regular file or directory (kqueue accepts them, always
+    ///   readable).
+    /// - `EINVAL`: `fd` is the poller's own queue.
+    /// - `InvalidInput` (pollio's own): `fd` is the poller's waker's fd, or the interest is
+    ///   empty.
     fn add_with(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
         if registration == Registration::new(registration.kind(), 0) {
             return self.add(EventObject {
@@ -125,24 +214,44 @@ pub trait Poller {
     ///
     /// # Errors
     ///
-    /// As [`add_with`](Self::add_with), except that an fd which is not registered gives
-    /// [`NotFound`](io::ErrorKind::NotFound).
+    /// See [the table](Poller#errors).
+    ///
+    /// - `ENOENT`: `fd` is open but not registered.
+    /// - `EBADF`: `fd` is not open, or negative.
+    /// - `EPERM` (epoll): `fd` is a regular file or directory.
+    /// - `EINVAL`: `fd` is the poller's own queue.
+    /// - `InvalidInput` (pollio's own): `fd` is the poller's waker's fd, or the interest is
+    ///   empty.
+    /// - [`Unsupported`](io::ErrorKind::Unsupported) by default.
     fn modify(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
         let _ = (fd, registration);
         Err(unsupported("modify"))
     }
 
     /// [`add_with`](Self::add_with) for a borrowed fd.
+    ///
+    /// # Errors
+    ///
+    /// As [`add_with`](Self::add_with). A [`BorrowedFd`] is open for as long as it lives, so
+    /// `EBADF` does not happen here.
     fn register(&self, fd: BorrowedFd<'_>, registration: Registration) -> io::Result<()> {
         self.add_with(fd.as_raw_fd(), registration)
     }
 
     /// [`modify`](Self::modify) for a borrowed fd.
+    ///
+    /// # Errors
+    ///
+    /// As [`modify`](Self::modify); `EBADF` does not happen with a [`BorrowedFd`].
     fn reregister(&self, fd: BorrowedFd<'_>, registration: Registration) -> io::Result<()> {
         self.modify(fd.as_raw_fd(), registration)
     }
 
     /// [`delete`](Self::delete) for a borrowed fd.
+    ///
+    /// # Errors
+    ///
+    /// As [`delete`](Self::delete); `EBADF` does not happen with a [`BorrowedFd`].
     fn deregister(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         self.delete(fd.as_raw_fd())
     }
@@ -155,9 +264,14 @@ pub trait Poller {
     /// Sub-millisecond timeouts are kept exact where the kernel can (`epoll_pwait2` on Linux
     /// 5.11+, `kevent` everywhere) and otherwise rounded up to the next millisecond.
     ///
+    /// The slice borrows the poller; to register or deregister while going through it, use a
+    /// [`Registry`] (see [`registry`](Self::registry)).
+    ///
     /// # Errors
     ///
-    /// [`Unsupported`](io::ErrorKind::Unsupported) by default.
+    /// The OS error of the wait system call, which does not fail on a live poller. A signal
+    /// is not an error. [`Unsupported`](io::ErrorKind::Unsupported) by default: only pollio's
+    /// own pollers can make an [`Event`].
     fn poll(&mut self, timeout: Option<Duration>) -> io::Result<&[Event]> {
         let _ = timeout;
         Err(unsupported("poll"))
@@ -166,6 +280,10 @@ pub trait Poller {
     /// [`wait`](Self::wait) with a [`Duration`] timeout, as precise as [`poll`](Self::poll).
     ///
     /// The default body rounds the timeout up to whole milliseconds and calls `wait`.
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Self::wait).
     fn wait_timeout(&mut self, timeout: Option<Duration>) -> io::Result<&[EventObject]> {
         self.wait(Timeout::from_duration(timeout).ceil_millis())
     }
@@ -174,17 +292,21 @@ pub trait Poller {
     ///
     /// # Errors
     ///
-    /// The OS error if the wake-up source cannot be created;
-    /// [`Unsupported`](io::ErrorKind::Unsupported) by default.
+    /// The OS error if the wake-up source cannot be created (on the first call only: an
+    /// eventfd on Linux, an `EVFILT_USER` event or a pipe on kqueue; `EMFILE` when the
+    /// process has no fd left). [`Unsupported`](io::ErrorKind::Unsupported) by default: only
+    /// pollio's own pollers can make a [`Waker`].
     fn waker(&self) -> io::Result<Waker> {
         Err(unsupported("waker"))
     }
 
-    /// A handle for registering from other threads while this poller waits.
+    /// A handle for registering from other threads while this poller waits, or from inside
+    /// a loop over the events of [`poll`](Self::poll), which borrow the poller.
     ///
     /// # Errors
     ///
-    /// [`Unsupported`](io::ErrorKind::Unsupported) by default.
+    /// [`OsPoller`](crate::OsPoller)'s never fails. [`Unsupported`](io::ErrorKind::Unsupported)
+    /// by default: only pollio's own pollers can make a [`Registry`].
     fn registry(&self) -> io::Result<Registry> {
         Err(unsupported("registry"))
     }

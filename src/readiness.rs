@@ -17,6 +17,25 @@ use std::fmt;
 /// | [`is_write_closed`](Readiness::is_write_closed) | `EPOLLHUP`, or `EPOLLERR` | `EV_EOF` on `EVFILT_WRITE` |
 /// | [`is_error`](Readiness::is_error) | `EPOLLERR` | `EV_ERROR`, or `EV_EOF` with a socket error in `fflags` |
 /// | [`is_priority`](Readiness::is_priority) | `EPOLLPRI` | never (kqueue has no separate priority readiness) |
+///
+/// # Unconnected sockets read as hung up
+///
+/// On epoll, a stream socket that is not connected and not listening (a fresh
+/// `socket(AF_INET, SOCK_STREAM)` or `AF_UNIX` one, bound or not, whose `connect` has not
+/// started) is reported as hung up: the kernel sets `EPOLLHUP`, which is reported whatever the
+/// interest, so the event is [`is_read_closed`](Readiness::is_read_closed) and
+/// [`is_write_closed`](Readiness::is_write_closed), plus
+/// [`is_writable`](Readiness::is_writable) (`EPOLLOUT`) when writability was asked for, and
+/// never readable. Observed on Linux 6.18, for a fresh TCP socket registered readable and
+/// writable:
+///
+/// - level-triggered: `WRITABLE | READ_CLOSED | WRITE_CLOSED` on every wait (readable only:
+///   `READ_CLOSED | WRITE_CLOSED`), so a loop that waits on such a socket spins;
+/// - edge-triggered: the same flags once, then nothing.
+///
+/// Register a socket once its `connect` has started (while in progress it reports nothing;
+/// when it completes, writable) or once it listens (nothing until a connection arrives). A
+/// fresh UDP socket is not affected: it is only writable.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Readiness(u8);
 

@@ -28,6 +28,7 @@ pub struct Registration {
 
 impl Registration {
     /// A readable, level-triggered registration of `kind` carrying `key`.
+    #[must_use]
     pub const fn new(kind: EventKind, key: u32) -> Registration {
         Registration {
             kind,
@@ -38,31 +39,37 @@ impl Registration {
     }
 
     /// `Registration::new(EventKind::Server, key)`.
+    #[must_use]
     pub const fn server(key: u32) -> Registration {
         Registration::new(EventKind::Server, key)
     }
 
     /// `Registration::new(EventKind::Client, key)`.
+    #[must_use]
     pub const fn client(key: u32) -> Registration {
         Registration::new(EventKind::Client, key)
     }
 
     /// The same registration with another interest.
+    #[must_use = "returns a new Registration and leaves this one unchanged"]
     pub const fn with_interest(self, interest: Interest) -> Registration {
         Registration { interest, ..self }
     }
 
     /// The same registration with another mode.
+    #[must_use = "returns a new Registration and leaves this one unchanged"]
     pub const fn with_mode(self, mode: Mode) -> Registration {
         Registration { mode, ..self }
     }
 
     /// The same registration with another key.
+    #[must_use = "returns a new Registration and leaves this one unchanged"]
     pub const fn with_key(self, key: u32) -> Registration {
         Registration { key, ..self }
     }
 
     /// The same registration with another kind.
+    #[must_use = "returns a new Registration and leaves this one unchanged"]
     pub const fn with_kind(self, kind: EventKind) -> Registration {
         Registration { kind, ..self }
     }

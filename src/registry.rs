@@ -109,7 +109,9 @@ fn invalid_input(why: &'static str) -> io::Error {
 ///
 /// Get one from [`Poller::registry`](crate::Poller::registry); clone it freely. Registration
 /// goes straight to the kernel (`epoll_ctl` / `kevent`), so a waiting thread takes no lock and
-/// a registration made while it waits is seen by that same wait.
+/// a registration made while it waits is seen by that same wait. It is also how a loop over
+/// the events of [`Poller::poll`](crate::Poller::poll), which borrow the poller, registers
+/// and deregisters as it goes (see [the server loop](crate#the-server-loop)).
 ///
 /// ```
 /// # fn main() -> std::io::Result<()> {
@@ -140,12 +142,25 @@ pub struct Registry {
 
 impl Registry {
     /// Registers `event.fd` for readability, level-triggered, with key 0 (the seed `add`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Poller::add`](crate::Poller::add): `EEXIST`, `EBADF`, `EPERM` (epoll, a regular
+    /// file or directory), `EINVAL` (the queue's fd), or [`InvalidInput`](io::ErrorKind::InvalidInput)
+    /// for the waker's fd. See [the error table](crate::Poller#errors).
     #[inline]
     pub fn add(&self, event: EventObject) -> io::Result<()> {
         self.shared.add(event.fd, Registration::new(event.kind, 0))
     }
 
     /// Registers the raw `fd` as `registration` describes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Poller::add_with`](crate::Poller::add_with): `EEXIST` (already registered),
+    /// `EBADF` (negative or not open), `EPERM` (epoll, a regular file or directory), `EINVAL`
+    /// (the queue's fd), or [`InvalidInput`](io::ErrorKind::InvalidInput) for the waker's fd or
+    /// an empty interest. See [the error table](crate::Poller#errors).
     #[inline]
     pub fn add_with(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
         self.shared.add(fd, registration)
@@ -153,12 +168,26 @@ impl Registry {
 
     /// Replaces the interest, mode, kind and key of the registered raw `fd`; re-arms a
     /// oneshot registration.
+    ///
+    /// # Errors
+    ///
+    /// As [`Poller::modify`](crate::Poller::modify): `ENOENT` (open but not registered),
+    /// `EBADF` (negative or not open), `EPERM` (epoll, a regular file or directory), `EINVAL`
+    /// (the queue's fd), or [`InvalidInput`](io::ErrorKind::InvalidInput) for the waker's fd or
+    /// an empty interest. See [the error table](crate::Poller#errors).
     #[inline]
     pub fn modify(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
         self.shared.modify(fd, registration)
     }
 
     /// Removes the raw `fd` from the poller.
+    ///
+    /// # Errors
+    ///
+    /// As [`Poller::delete`](crate::Poller::delete): `ENOENT` (open but not registered),
+    /// `EBADF` (negative or not open: nothing to delete), `EPERM` (epoll, a regular file or
+    /// directory), `EINVAL` (the queue's fd), or [`InvalidInput`](io::ErrorKind::InvalidInput)
+    /// for the waker's fd. See [the error table](crate::Poller#errors).
     #[inline]
     pub fn delete(&self, fd: RawFd) -> io::Result<()> {
         self.shared.delete(fd)
@@ -168,19 +197,45 @@ impl Registry {
     ///
     /// Takes a [`BorrowedFd`], as [`Poller::register`](crate::Poller::register) does: pass
     /// `stream.as_fd()`. Ownership cannot be passed by mistake, so the stream is not closed
-    /// (and its registration ended) as the call returns.
+    /// (and its registration ended) as the call returns. Passing the stream itself does not
+    /// compile:
+    ///
+    /// ```compile_fail,E0308
+    /// use pollio::{OsPoller, Poller, Registration};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// fn main() -> std::io::Result<()> {
+    ///     let poller = OsPoller::new()?;
+    ///     let registry = poller.registry()?;
+    ///     let (stream, _peer) = UnixStream::pair()?;
+    ///     registry.register(stream, Registration::client(1)) // needs stream.as_fd()
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`add_with`](Self::add_with). A `BorrowedFd` is open for as long as it lives, so
+    /// `EBADF` does not happen here.
     #[inline]
     pub fn register(&self, fd: BorrowedFd<'_>, registration: Registration) -> io::Result<()> {
         self.shared.add(fd.as_raw_fd(), registration)
     }
 
     /// Replaces the registration of `fd` (see [`modify`](Self::modify)).
+    ///
+    /// # Errors
+    ///
+    /// As [`modify`](Self::modify); `EBADF` does not happen with a `BorrowedFd`.
     #[inline]
     pub fn reregister(&self, fd: BorrowedFd<'_>, registration: Registration) -> io::Result<()> {
         self.shared.modify(fd.as_raw_fd(), registration)
     }
 
     /// Removes `fd` from the poller.
+    ///
+    /// # Errors
+    ///
+    /// As [`delete`](Self::delete); `EBADF` does not happen with a `BorrowedFd`.
     #[inline]
     pub fn deregister(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         self.shared.delete(fd.as_raw_fd())
