@@ -6,8 +6,11 @@ use std::ops::{BitOr, BitOrAssign};
 /// The readiness a registration is interested in.
 ///
 /// Combine with `|`: `Interest::READABLE | Interest::WRITABLE` is [`Interest::BOTH`].
-/// A registration needs at least one interest; an empty one is refused with
-/// [`ErrorKind::InvalidInput`](std::io::ErrorKind::InvalidInput).
+/// An empty interest ([`Interest::NONE`]) *parks* a registration: the fd stays registered but
+/// is not armed for readiness, until [`Poller::modify`](crate::Poller::modify) gives it an
+/// interest. A runtime can so register every source when it is created and arm it when a task
+/// first waits on it. epoll still reports a parked fd's hang-up and error (it always does);
+/// kqueue reports nothing for it.
 ///
 /// ```
 /// use pollio::Interest;
@@ -30,7 +33,8 @@ impl Interest {
     pub const PRIORITY: Interest = Interest(1 << 2);
     /// Readable and writable.
     pub const BOTH: Interest = Interest(1 | 1 << 1);
-    /// No interest at all; only useful as a starting point for [`Interest::add`].
+    /// No interest at all: a parked registration (see above), or a starting point for
+    /// [`Interest::add`].
     pub const NONE: Interest = Interest(0);
 
     /// This interest with `other` added.

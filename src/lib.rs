@@ -365,7 +365,7 @@
 //!   `raw_os_error()` is the errno (`EEXIST`, `ENOENT`, `EBADF`, `EPERM`, `EINVAL`, ...) and
 //!   `kind()` what the standard library derives from it; on kqueue, the cases epoll refuses
 //!   are reported with epoll's errno. pollio makes its own [`std::io::Error`] (no errno) only
-//!   for conditions no system call reports, such as an empty interest or the waker's fd. The
+//!   for conditions no system call reports, such as the waker's fd or a capacity of 0. The
 //!   full table is in [`Poller`'s Errors section](Poller#errors). Nothing panics, and a failed
 //!   call leaves the poller and its registrations as they were.
 //! - **Signals**: a wait interrupted by a signal returns `Ok` with no events, so
@@ -375,6 +375,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod event;
+mod events;
 mod interest;
 mod os_poller;
 mod poller;
@@ -387,6 +388,7 @@ mod waker;
 mod word;
 
 pub use event::{Event, EventKind, EventObject};
+pub use events::Events;
 pub use interest::{Interest, Mode};
 pub use os_poller::OsPoller;
 pub use poller::Poller;
@@ -401,6 +403,7 @@ const _: () = {
     send_sync::<Event>();
     send_sync::<EventKind>();
     send_sync::<EventObject>();
+    send_sync::<Events>();
     send_sync::<Interest>();
     send_sync::<Mode>();
     send_sync::<OsPoller>();

@@ -1,8 +1,9 @@
 //! `OsPoller`: the platform's poller, the same code over every backend.
 
+use crate::events::{event_buffer, out_of_memory};
 use crate::registry::Shared;
 use crate::timeout::Timeout;
-use crate::{sys, Event, EventObject, Poller, Registration, Registry, Waker};
+use crate::{Event, EventObject, Events, Poller, Registration, Registry, Waker};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
@@ -67,33 +68,13 @@ impl OsPoller {
     }
 }
 
-/// The most events the kernel fills in one call.
-const MAX_CAPACITY: usize = i32::MAX as usize / std::mem::size_of::<sys::RawEvent>();
-
-#[cold]
-fn out_of_memory() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::OutOfMemory,
-        "cannot allocate the event buffer",
-    )
-}
-
 impl Poller for OsPoller {
     fn new() -> io::Result<Self> {
         Self::with_capacity(Self::DEFAULT_CAPACITY)
     }
 
     fn with_capacity(capacity: usize) -> io::Result<Self> {
-        if capacity == 0 || capacity > MAX_CAPACITY {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("capacity must be 1..={MAX_CAPACITY}"),
-            ));
-        }
-        let mut events = Vec::new();
-        events
-            .try_reserve_exact(capacity)
-            .map_err(|_| out_of_memory())?;
+        let events = event_buffer(capacity)?;
         Ok(OsPoller {
             registry: Registry {
                 shared: Shared::new()?,
@@ -132,6 +113,16 @@ impl Poller for OsPoller {
     fn poll(&mut self, timeout: Option<Duration>) -> io::Result<&[Event]> {
         self.select(Timeout::from_duration(timeout))?;
         Ok(&self.events)
+    }
+
+    #[inline]
+    fn poll_into(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
+        let shared = self.shared();
+        shared
+            .selector
+            .select(&mut events.list, Timeout::from_duration(timeout))?;
+        shared.take_wake(&mut events.list);
+        Ok(events.list.len())
     }
 
     fn wait_timeout(&mut self, timeout: Option<Duration>) -> io::Result<&[EventObject]> {

@@ -1,7 +1,7 @@
 //! The `Poller` trait: the seed API and its extensions.
 
 use crate::timeout::Timeout;
-use crate::{Event, EventObject, Registration, Registry, Waker};
+use crate::{Event, EventObject, Events, Registration, Registry, Waker};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
@@ -73,7 +73,6 @@ use std::time::Duration;
 /// | a regular file or directory | `EPERM` (`PermissionDenied`) for add, modify and delete | accepted (always readable) |
 /// | the poller's own queue fd | `EINVAL` (`InvalidInput`) | `EINVAL` (emulated) |
 /// | the poller's waker fd (eventfd or pipe) | `InvalidInput`, pollio's own (no errno) | the same |
-/// | an empty [`Interest`](crate::Interest) in add or modify | `InvalidInput`, pollio's own | the same |
 /// | a capacity of 0, or too large | `InvalidInput`, pollio's own | the same |
 /// | the event buffer cannot be allocated | `OutOfMemory`, pollio's own | the same |
 /// | the seed [`wait`](Self::wait) with any negative timeout | blocks (not an error) | the same |
@@ -197,8 +196,11 @@ pub trait Poller {
     /// - `EPERM` (epoll): `fd` is a regular file or directory (kqueue accepts them, always
     ///   readable).
     /// - `EINVAL`: `fd` is the poller's own queue.
-    /// - `InvalidInput` (pollio's own): `fd` is the poller's waker's fd, or the interest is
-    ///   empty.
+    /// - `InvalidInput` (pollio's own): `fd` is the poller's waker's fd.
+    ///
+    /// An empty interest is not an error: it parks the fd (see [`Interest::NONE`]).
+    ///
+    /// [`Interest::NONE`]: crate::Interest::NONE
     fn add_with(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
         if registration == Registration::new(registration.kind(), 0) {
             return self.add(EventObject {
@@ -220,8 +222,7 @@ pub trait Poller {
     /// - `EBADF`: `fd` is not open, or negative.
     /// - `EPERM` (epoll): `fd` is a regular file or directory.
     /// - `EINVAL`: `fd` is the poller's own queue.
-    /// - `InvalidInput` (pollio's own): `fd` is the poller's waker's fd, or the interest is
-    ///   empty.
+    /// - `InvalidInput` (pollio's own): `fd` is the poller's waker's fd.
     /// - [`Unsupported`](io::ErrorKind::Unsupported) by default.
     fn modify(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
         let _ = (fd, registration);
@@ -275,6 +276,53 @@ pub trait Poller {
     fn poll(&mut self, timeout: Option<Duration>) -> io::Result<&[Event]> {
         let _ = timeout;
         Err(unsupported("poll"))
+    }
+
+    /// Waits for events and stores them in `events`, a buffer the caller owns; returns how
+    /// many there are. The main loop for new code.
+    ///
+    /// It takes `&self`: the loop over `events` can register, modify and delete through the
+    /// same poller, and several threads can wait on one poller at once, each with its own
+    /// [`Events`]. At most [`Events::capacity`] events are stored; more ready events stay
+    /// queued in the kernel for the next wait. Timeouts are as for [`poll`](Self::poll), and
+    /// it costs what `poll` costs: one system call, nothing allocated, nothing copied.
+    ///
+    /// With several threads waiting: an edge-triggered or oneshot event is given to one of
+    /// them; a level-triggered fd that stays ready can be reported to several, since each
+    /// wait finds it ready; a [`Waker`]'s wake makes at least one of them return (and exactly
+    /// one takes the wake, so wakes keep coalescing).
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use pollio::{Events, OsPoller, Poller, Registration};
+    /// use std::io::Write;
+    /// use std::os::fd::AsFd;
+    /// use std::os::unix::net::UnixStream;
+    /// use std::time::Duration;
+    ///
+    /// let poller = OsPoller::new()?;
+    /// let mut events = Events::new();
+    /// let (a, mut b) = UnixStream::pair()?;
+    /// poller.register(a.as_fd(), Registration::client(1))?;
+    /// b.write_all(b"x")?;
+    /// let n = poller.poll_into(&mut events, Some(Duration::from_secs(5)))?;
+    /// assert_eq!(n, 1);
+    /// for event in &events {
+    ///     // Registering inside the loop compiles: the events do not borrow the poller.
+    ///     poller.deregister(a.as_fd())?;
+    ///     assert_eq!(event.key(), 1);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`poll`](Self::poll). [`Unsupported`](io::ErrorKind::Unsupported) by default: only
+    /// pollio's own pollers can make an [`Event`].
+    fn poll_into(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
+        let _ = (events, timeout);
+        Err(unsupported("poll_into"))
     }
 
     /// [`wait`](Self::wait) with a [`Duration`] timeout, as precise as [`poll`](Self::poll).

@@ -159,8 +159,8 @@ impl Registry {
     ///
     /// As [`Poller::add_with`](crate::Poller::add_with): `EEXIST` (already registered),
     /// `EBADF` (negative or not open), `EPERM` (epoll, a regular file or directory), `EINVAL`
-    /// (the queue's fd), or [`InvalidInput`](io::ErrorKind::InvalidInput) for the waker's fd or
-    /// an empty interest. See [the error table](crate::Poller#errors).
+    /// (the queue's fd), or [`InvalidInput`](io::ErrorKind::InvalidInput) for the waker's fd.
+    /// See [the error table](crate::Poller#errors).
     #[inline]
     pub fn add_with(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
         self.shared.add(fd, registration)
@@ -173,8 +173,8 @@ impl Registry {
     ///
     /// As [`Poller::modify`](crate::Poller::modify): `ENOENT` (open but not registered),
     /// `EBADF` (negative or not open), `EPERM` (epoll, a regular file or directory), `EINVAL`
-    /// (the queue's fd), or [`InvalidInput`](io::ErrorKind::InvalidInput) for the waker's fd or
-    /// an empty interest. See [the error table](crate::Poller#errors).
+    /// (the queue's fd), or [`InvalidInput`](io::ErrorKind::InvalidInput) for the waker's fd.
+    /// See [the error table](crate::Poller#errors).
     #[inline]
     pub fn modify(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
         self.shared.modify(fd, registration)

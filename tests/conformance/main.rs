@@ -40,6 +40,7 @@ mod registration;
 mod seed;
 mod seed_contract;
 mod seed_only;
+mod shared_waits;
 mod threads;
 mod timeouts;
 mod waker;
