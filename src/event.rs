@@ -7,7 +7,10 @@ use std::os::fd::RawFd;
 /// Application-defined role for a registered file descriptor.
 ///
 /// It is stored with the registration and returned with every event for that fd.
+///
+/// One byte: `Server` is 0 and `Client` is 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub enum EventKind {
     /// A listening / server socket.
     Server,
@@ -21,7 +24,10 @@ pub enum EventKind {
 /// [`Poller::add`](crate::Poller::add); [`Poller::wait`](crate::Poller::wait) returns the same
 /// `fd` and `kind` when the fd is ready. For keys, interests and readiness flags use
 /// [`Registration`](crate::Registration) and [`Event`].
+///
+/// Laid out as in C: the fd at offset 0 and the kind's byte at offset 4, eight bytes in all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(C)]
 pub struct EventObject {
     /// The raw file descriptor being polled.
     pub fd: RawFd,

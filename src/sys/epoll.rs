@@ -41,6 +41,15 @@ pub(crate) fn event_readiness(event: &RawEvent) -> Readiness {
     Readiness::from_bits(bits)
 }
 
+/// A readable event carrying `word`, as the kernel would report it.
+#[cfg(test)]
+pub(crate) fn test_event(word: u64) -> Event {
+    Event(libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: word,
+    })
+}
+
 /// The epoll event mask for an interest and mode.
 #[inline]
 fn event_mask(interest: Interest, mode: Mode) -> u32 {

@@ -741,6 +741,13 @@ fn notify_pipe(reader: &OwnedFd, writer: &OwnedFd) -> io::Result<()> {
     }
 }
 
+/// A readable event carrying `word`, as `select` hands it on.
+#[cfg(test)]
+pub(crate) fn test_event(word: u64) -> Event {
+    let fflags = u32::from(Readiness::READABLE);
+    Event(RawEvent(new_kevent(0, libc::EVFILT_READ, 0, fflags, word)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,10 @@
 //!   [`word::WAKE`](crate::word::WAKE); `notify(&Selector)` makes that event pending, is
 //!   async-signal-safe, and needs no draining on the wait path; `owns(fd)` tells whether `fd`
 //!   is one of its descriptors, which callers may not register, modify or delete.
+//! - In tests, `fn test_event(word: u64) -> Event`: a readable event carrying `word`.
+//!
+//! Built on these, for every backend: `fill_objects(&[Event], &mut Vec<EventObject>)`, the
+//! seed API's conversion (`objects.rs`).
 
 #[cfg_attr(target_os = "linux", path = "epoll.rs")]
 #[cfg_attr(
@@ -44,8 +48,10 @@
     path = "kqueue.rs"
 )]
 mod backend;
+mod objects;
 
 pub(crate) use backend::*;
+pub(crate) use objects::fill_objects;
 
 /// Calls a libc function and turns its `-1` into the `io::Error` for `errno`.
 macro_rules! syscall {
