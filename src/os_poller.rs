@@ -3,7 +3,7 @@
 use crate::events::{event_buffer, out_of_memory};
 use crate::registry::Shared;
 use crate::timeout::Timeout;
-use crate::{Event, EventObject, Events, Poller, Registration, Registry, Waker};
+use crate::{sys, Event, EventObject, Events, Poller, Registration, Registry, Waker};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
