@@ -160,6 +160,15 @@ impl Event {
         word::key(self.word())
     }
 
+    /// The registration's 64-bit token: the value given to
+    /// [`Registration::with_token`](crate::Registration::with_token). For a registration
+    /// without one, it is the word pollio packed the fd, kind and key into: opaque, but the
+    /// same for every event of that registration.
+    #[inline]
+    pub fn token(&self) -> u64 {
+        self.word()
+    }
+
     /// What the kernel reported as ready.
     #[inline]
     pub fn readiness(&self) -> Readiness {

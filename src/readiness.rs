@@ -17,6 +17,27 @@ use std::fmt;
 /// | [`is_write_closed`](Readiness::is_write_closed) | `EPOLLHUP`, or `EPOLLERR` | `EV_EOF` on `EVFILT_WRITE` |
 /// | [`is_error`](Readiness::is_error) | `EPOLLERR` | `EV_ERROR`, or `EV_EOF` with a socket error in `fflags` |
 /// | [`is_priority`](Readiness::is_priority) | `EPOLLPRI` | never (kqueue has no separate priority readiness) |
+/// | [`is_read_hang_up`](Readiness::is_read_hang_up) | `EPOLLRDHUP` | `EV_EOF` on `EVFILT_READ` |
+/// | [`is_hang_up`](Readiness::is_hang_up) | `EPOLLHUP` | `EV_EOF` on `EVFILT_WRITE` |
+///
+/// # Half-closed, hung up, failed
+///
+/// The last three flags come straight from the kernel, one each, so a runtime can tell the
+/// cases apart without another system call:
+///
+/// - the peer shut down its sending side (`shutdown(SHUT_WR)`, or it closed) but this side may
+///   still write: [`is_read_hang_up`](Readiness::is_read_hang_up) without
+///   [`is_hang_up`](Readiness::is_hang_up);
+/// - the connection is closed in both directions: [`is_hang_up`](Readiness::is_hang_up)
+///   (epoll also sets it for a socket that was never connected, see below);
+/// - the connection failed (a refused or reset connect): [`is_error`](Readiness::is_error),
+///   usually with a hang-up; `SO_ERROR` says why.
+///
+/// [`is_read_closed`](Readiness::is_read_closed) and
+/// [`is_write_closed`](Readiness::is_write_closed) stay as the portable summaries they were.
+/// epoll reports a read-side hang-up only for a registration with readable interest that is
+/// not [exclusive](crate::Registration::with_exclusive); kqueue reports the hang-up flags
+/// only on the filter the interest asked for.
 ///
 /// # Unconnected sockets read as hung up
 ///
@@ -46,6 +67,8 @@ impl Readiness {
     pub(crate) const WRITE_CLOSED: u8 = 1 << 3;
     pub(crate) const ERROR: u8 = 1 << 4;
     pub(crate) const PRIORITY: u8 = 1 << 5;
+    pub(crate) const READ_HANG_UP: u8 = 1 << 6;
+    pub(crate) const HANG_UP: u8 = 1 << 7;
 
     /// Builds a readiness from the `Readiness::*` bit constants (backends only).
     pub(crate) const fn from_bits(bits: u8) -> Readiness {
@@ -81,6 +104,19 @@ impl Readiness {
     pub const fn is_priority(self) -> bool {
         self.0 & Self::PRIORITY != 0
     }
+
+    /// The peer shut down its sending side: reads will reach end of stream, and this side may
+    /// still be able to write (a half-closed connection). `EPOLLRDHUP`; kqueue's `EV_EOF` on
+    /// the read filter.
+    pub const fn is_read_hang_up(self) -> bool {
+        self.0 & Self::READ_HANG_UP != 0
+    }
+
+    /// The connection is closed in both directions (or, on epoll, a stream socket was never
+    /// connected). `EPOLLHUP`; kqueue's `EV_EOF` on the write filter.
+    pub const fn is_hang_up(self) -> bool {
+        self.0 & Self::HANG_UP != 0
+    }
 }
 
 impl fmt::Debug for Readiness {
@@ -92,6 +128,8 @@ impl fmt::Debug for Readiness {
             (self.is_write_closed(), "WRITE_CLOSED"),
             (self.is_error(), "ERROR"),
             (self.is_priority(), "PRIORITY"),
+            (self.is_read_hang_up(), "READ_HANG_UP"),
+            (self.is_hang_up(), "HANG_UP"),
         ];
         write_flags(f, "NONE", &flags)
     }

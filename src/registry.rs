@@ -1,6 +1,6 @@
 //! Registration, shared by a poller and every [`Registry`] and [`Waker`] cloned from it.
 
-use crate::{sys, word, Event, EventObject, Registration, Waker};
+use crate::{sys, Event, EventObject, Registration, Waker};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,14 +48,15 @@ impl Shared {
     #[inline]
     fn add(&self, fd: RawFd, reg: Registration) -> io::Result<()> {
         self.check(fd)?;
-        let word = word::pack(fd, reg.kind(), reg.key());
-        self.selector.add(fd, word, reg.interest(), reg.mode())
+        let word = reg.word_for(fd, true)?;
+        self.selector
+            .add(fd, word, reg.interest(), reg.mode(), reg.is_exclusive())
     }
 
     #[inline]
     fn modify(&self, fd: RawFd, reg: Registration) -> io::Result<()> {
         self.check(fd)?;
-        let word = word::pack(fd, reg.kind(), reg.key());
+        let word = reg.word_for(fd, false)?;
         self.selector.modify(fd, word, reg.interest(), reg.mode())
     }
 

@@ -69,7 +69,7 @@ impl Input<'_> {
     }
 
     /// Kind, interest (possibly empty), mode and key; the key is a full 32-bit word when the
-    /// high bit of the first byte is set.
+    /// high bit of the first byte is set, and a token comes with it when bit 6 is.
     fn registration(&mut self) -> Registration {
         let b = self.byte();
         let kind = if b & 1 == 0 {
@@ -98,9 +98,16 @@ impl Input<'_> {
         } else {
             u32::from(self.byte())
         };
-        Registration::new(kind, key)
+        let reg = Registration::new(kind, key)
             .with_interest(interest)
-            .with_mode(mode)
+            .with_mode(mode);
+        // A 64-bit token when bit 6 is set; the harness fits the slot into it.
+        if b & 0x40 != 0 {
+            let token = u64::from(self.u32()) << 32 | u64::from(self.u32());
+            reg.with_token(token)
+        } else {
+            reg
+        }
     }
 
     fn op(&mut self) -> Op {

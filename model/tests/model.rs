@@ -77,12 +77,27 @@ fn kind() -> impl Strategy<Value = EventKind> {
     prop_oneof![Just(EventKind::Server), Just(EventKind::Client)]
 }
 
+/// A 64-bit token for a quarter of the registrations; the harness puts the slot's number in
+/// its low byte. `u64::MAX` is reserved, so none reaches it.
+fn token() -> impl Strategy<Value = Option<u64>> {
+    let value = prop_oneof![
+        Just(0u64),
+        Just(u64::MAX - 0xff),
+        any::<u64>().prop_map(|t| t & !0xff),
+    ];
+    prop_oneof![3 => Just(None), 1 => value.prop_map(Some)]
+}
+
 fn registration() -> impl Strategy<Value = Registration> {
     let key = prop_oneof![Just(0u32), Just(u32::MAX), any::<u32>()];
-    (kind(), key, interest(), mode()).prop_map(|(kind, key, interest, mode)| {
-        Registration::new(kind, key)
+    (kind(), key, interest(), mode(), token()).prop_map(|(kind, key, interest, mode, token)| {
+        let reg = Registration::new(kind, key)
             .with_interest(interest)
-            .with_mode(mode)
+            .with_mode(mode);
+        match token {
+            Some(token) => reg.with_token(token),
+            None => reg,
+        }
     })
 }
 

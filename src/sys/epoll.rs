@@ -38,6 +38,12 @@ pub(crate) fn event_readiness(event: &RawEvent) -> Readiness {
     if has(libc::EPOLLPRI) {
         bits |= Readiness::PRIORITY;
     }
+    if has(libc::EPOLLRDHUP) {
+        bits |= Readiness::READ_HANG_UP;
+    }
+    if has(libc::EPOLLHUP) {
+        bits |= Readiness::HANG_UP;
+    }
     Readiness::from_bits(bits)
 }
 
@@ -101,8 +107,14 @@ impl Selector {
         word: u64,
         interest: Interest,
         mode: Mode,
+        exclusive: bool,
     ) -> io::Result<()> {
-        self.ctl(libc::EPOLL_CTL_ADD, fd, word, event_mask(interest, mode))
+        let mut mask = event_mask(interest, mode);
+        if exclusive {
+            // The kernel allows only IN, OUT, ERR, HUP, WAKEUP and ET beside EXCLUSIVE.
+            mask = (mask & !(libc::EPOLLRDHUP as u32)) | libc::EPOLLEXCLUSIVE as u32;
+        }
+        self.ctl(libc::EPOLL_CTL_ADD, fd, word, mask)
     }
 
     #[inline]

@@ -165,12 +165,12 @@ fn readiness_bits(kev: &libc::kevent) -> u8 {
     if filter == libc::EVFILT_READ {
         bits |= Readiness::READABLE;
         if eof {
-            bits |= Readiness::READ_CLOSED;
+            bits |= Readiness::READ_CLOSED | Readiness::READ_HANG_UP;
         }
     } else if filter == libc::EVFILT_WRITE {
         bits |= Readiness::WRITABLE;
         if eof {
-            bits |= Readiness::WRITE_CLOSED;
+            bits |= Readiness::WRITE_CLOSED | Readiness::HANG_UP;
         }
     }
     // With EV_EOF, a socket's pending error is in fflags.
@@ -184,11 +184,12 @@ fn readiness_bits(kev: &libc::kevent) -> u8 {
 /// same registration that sit next to each other into one.
 #[inline]
 fn fold(events: &mut Vec<Event>) {
-    let mut kept = 0;
+    let mut kept: usize = 0;
     for i in 0..events.len() {
         let kev = events[i].0 .0;
         let bits = u32::from(readiness_bits(&kev));
-        if kept > 0 && udata_word(&events[kept - 1].0 .0) == udata_word(&kev) {
+        let previous = kept.checked_sub(1).map(|i| events[i].0 .0);
+        if previous.is_some_and(|p| p.ident == kev.ident && udata_word(&p) == udata_word(&kev)) {
             let merged = &mut events[kept - 1].0 .0;
             merged.fflags |= bits;
         } else {
@@ -417,13 +418,16 @@ impl Selector {
         self.kq.as_fd()
     }
 
+    /// `exclusive` is ignored: kqueue has no way to wake only one of several queues.
     pub(crate) fn add(
         &self,
         fd: RawFd,
         word: u64,
         interest: Interest,
         mode: Mode,
+        exclusive: bool,
     ) -> io::Result<()> {
+        let _ = exclusive;
         self.check_not_self(fd)?;
         let mut registered = self.lock();
         if let Some(listed) = registered.get(&fd).copied() {
@@ -711,6 +715,7 @@ impl WakeSource {
             word::WAKE,
             Interest::READABLE,
             Mode::Edge,
+            false,
         )?;
         Ok(WakeSource::Pipe { reader, writer })
     }
@@ -778,10 +783,18 @@ mod tests {
         assert_eq!(
             readiness(&events),
             [
-                (3, bits(Readiness::READABLE | Readiness::READ_CLOSED)),
+                (
+                    3,
+                    bits(Readiness::READABLE | Readiness::READ_CLOSED | Readiness::READ_HANG_UP)
+                ),
                 (
                     4,
-                    bits(Readiness::WRITABLE | Readiness::WRITE_CLOSED | Readiness::ERROR)
+                    bits(
+                        Readiness::WRITABLE
+                            | Readiness::WRITE_CLOSED
+                            | Readiness::HANG_UP
+                            | Readiness::ERROR
+                    )
                 ),
                 (5, bits(Readiness::WRITABLE)),
             ]
@@ -837,6 +850,7 @@ mod tests {
             word::pack(fd, EventKind::Client, 1),
             Interest::READABLE,
             Mode::Level,
+            false,
         )?;
         let err = selector
             .add(
@@ -844,6 +858,7 @@ mod tests {
                 word::pack(fd, EventKind::Server, 2),
                 Interest::BOTH,
                 Mode::Edge,
+                false,
             )
             .unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EEXIST));
@@ -863,7 +878,7 @@ mod tests {
         let (a, mut b) = UnixStream::pair()?;
         let fd = a.as_raw_fd();
         let word = word::pack(fd, EventKind::Client, 0);
-        selector.add(fd, word, Interest::READABLE, Mode::Oneshot)?;
+        selector.add(fd, word, Interest::READABLE, Mode::Oneshot, false)?;
         io::Write::write_all(&mut b, b"x")?;
         let mut events = Vec::with_capacity(8);
         assert_eq!(wait(&selector, &mut events, 5_000), [fd]);
@@ -891,7 +906,7 @@ mod tests {
         let (c, _d) = UnixStream::pair()?;
         let fd = a.as_raw_fd();
         let word = word::pack(fd, EventKind::Client, 0);
-        let add = |interest| selector.add(fd, word, interest, Mode::Level);
+        let add = |interest| selector.add(fd, word, interest, Mode::Level, false);
 
         add(Interest::READABLE)?;
         replace(fd, &c)?;

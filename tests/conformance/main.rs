@@ -30,6 +30,7 @@ mod support;
 
 mod buffer;
 mod errors;
+mod exclusive;
 mod interests;
 mod interrupts;
 mod io_safety;
@@ -43,4 +44,5 @@ mod seed_only;
 mod shared_waits;
 mod threads;
 mod timeouts;
+mod tokens;
 mod waker;

@@ -1,4 +1,5 @@
-//! The readiness flags beyond readable and writable: read closed, write closed, error.
+//! The readiness flags beyond readable and writable: read closed, write closed, error, and the
+//! kernel's own hang-up flags, which tell a half-closed connection from a closed or failed one.
 
 use crate::support::{drain, event_for_until, next_event_for, send, tcp_pair, unix_pair};
 use pollio::{Interest, Poller, Registration};
@@ -6,8 +7,8 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddrV4, TcpListener};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-/// A peer's `shutdown(Write)` shows as readable and read closed, while this side can still
-/// write: write closed is not set.
+/// A peer's `shutdown(Write)` shows as readable, read closed and read hung up, while this side
+/// can still write: write closed and hang-up are not set.
 pub fn read_closed_on_peer_shutdown<P: Poller>() {
     let mut poller = P::new().expect("new");
     let (unix_local, unix_peer) = unix_pair();
@@ -24,7 +25,9 @@ pub fn read_closed_on_peer_shutdown<P: Poller>() {
     for fd in [unix_local.as_raw_fd(), tcp_local.as_raw_fd()] {
         let seen = next_event_for(&mut poller, fd);
         assert!(seen.ready.readable && seen.ready.read_closed, "{seen:?}");
+        assert!(seen.ready.read_hang_up, "{seen:?}");
         assert!(!seen.ready.write_closed && !seen.ready.error, "{seen:?}");
+        assert!(!seen.ready.hang_up, "half-closed is not hung up: {seen:?}");
     }
     assert!(drain(&unix_local).is_empty() && drain(&tcp_local).is_empty());
     send(&tcp_local, b"still writable");
@@ -49,8 +52,8 @@ pub fn read_closed_on_peer_close<P: Poller>() {
     assert_eq!(drain(&local), b"last words");
 }
 
-/// When a Unix socket's peer is gone, both directions are closed: read closed and write
-/// closed are reported together.
+/// When a Unix socket's peer is gone, both directions are closed: read closed, write closed
+/// and hang-up are reported together.
 pub fn write_closed_on_unix_peer_close<P: Poller>() {
     let mut poller = P::new().expect("new");
     let (local, peer) = unix_pair();
@@ -63,6 +66,7 @@ pub fn write_closed_on_unix_peer_close<P: Poller>() {
         seen.ready.read_closed && seen.ready.write_closed,
         "{seen:?}"
     );
+    assert!(seen.ready.hang_up && !seen.ready.error, "{seen:?}");
     // Rust programs ignore SIGPIPE, so the write fails instead of killing the process.
     let err = (&local)
         .write_all(b"x")
@@ -70,8 +74,8 @@ pub fn write_closed_on_unix_peer_close<P: Poller>() {
     assert_eq!(err.kind(), ErrorKind::BrokenPipe);
 }
 
-/// A non-blocking connect to a port nobody listens on reports error and write closed, and the
-/// socket's pending error is `ECONNREFUSED`.
+/// A non-blocking connect to a port nobody listens on reports error, write closed and hang-up,
+/// and the socket's pending error is `ECONNREFUSED`.
 pub fn error_on_connection_refused<P: Poller>() {
     let mut poller = P::new().expect("new");
     let socket = connect_in_progress(closed_port());
@@ -80,6 +84,7 @@ pub fn error_on_connection_refused<P: Poller>() {
     poller.add_with(fd, reg).expect("add_with");
     let seen = next_event_for(&mut poller, fd);
     assert!(seen.ready.error && seen.ready.write_closed, "{seen:?}");
+    assert!(seen.ready.hang_up, "{seen:?}");
     assert_eq!(seen.key, 11);
     assert_eq!(socket_error(fd), libc::ECONNREFUSED);
 }

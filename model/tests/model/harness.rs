@@ -267,6 +267,14 @@ impl Harness {
         let Some(s) = self.slots[slot].as_mut() else {
             return Ok(());
         };
+        // A token names its slot in its low byte, so events map back to their pair whatever
+        // the rest of the token is. Its low 31 bits are never a real fd number (they sit where
+        // pollio's own word keeps the fd), so no token equals the word of a registration
+        // without one; and a low byte below 0xff keeps it off u64::MAX.
+        let reg = match reg.token() {
+            Some(token) => reg.with_token((token & !0x7fff_ffff) | 0x7fff_ff00 | slot as u64),
+            None => reg,
+        };
         let registered = s.tracked.is_some();
         let expected = match action {
             Action::Add if registered => Err(Code::Os(libc::EEXIST)),
@@ -335,7 +343,20 @@ impl Harness {
         Ok(())
     }
 
+    /// True while a registration carries a token: its seed-API objects name no pair.
+    fn tokens_live(&self) -> bool {
+        self.slots
+            .iter()
+            .flatten()
+            .any(|s| s.tracked.is_some_and(|t| t.reg.token().is_some()))
+    }
+
     fn wait(&mut self, kind: WaitKind) -> Result<(), String> {
+        // The seed API reports fd and kind only, which a token registration does not carry.
+        let kind = match kind {
+            WaitKind::Seed | WaitKind::SeedTimeout if self.tokens_live() => WaitKind::Poll,
+            kind => kind,
+        };
         let seen: io::Result<Vec<Seen>> = match kind {
             WaitKind::Poll => self
                 .poller
@@ -376,7 +397,11 @@ impl Harness {
         for event in seen {
             let found = self.slots.iter().position(|s| {
                 s.as_ref()
-                    .is_some_and(|s| s.ours.as_raw_fd() == event.fd && s.tracked.is_some())
+                    .is_some_and(|s| match s.tracked.map(|t| t.reg.token()) {
+                        Some(Some(token)) => event.token == Some(token),
+                        Some(None) => s.ours.as_raw_fd() == event.fd,
+                        None => false,
+                    })
             });
             let Some(i) = found else {
                 return Err(format!(
@@ -389,7 +414,7 @@ impl Harness {
             }
             let s = self.slots[i].as_ref().expect("found above");
             let tracked = s.tracked.as_ref().expect("found above");
-            event.check(tracked, poll_state(event.fd))?;
+            event.check(tracked, poll_state(s.ours.as_raw_fd()))?;
         }
         for (i, slot) in self.slots.iter_mut().enumerate() {
             let Some(s) = slot.as_mut() else { continue };
@@ -430,14 +455,14 @@ impl Harness {
             BadFd::Own => {
                 let own = self.poller.as_raw_fd();
                 let got = call(&self.poller, own, action, reg);
-                expect(&got, &[Err(Code::Os(libc::EINVAL))])
+                expect(&got, &[refusal(reg, action, libc::EINVAL)])
             }
             BadFd::DevNull => {
                 let null = std::fs::File::open("/dev/null").map_err(|e| e.to_string())?;
                 let fd = null.as_raw_fd();
                 let got = call(&self.poller, fd, action, reg);
                 // epoll refuses a file it cannot poll before it looks for a registration.
-                expect(&got, &[Err(Code::Os(libc::EPERM))])
+                expect(&got, &[refusal(reg, action, libc::EPERM)])
             }
         }
     }
@@ -449,8 +474,10 @@ impl Harness {
         reg: Registration,
         table: Refusals,
     ) -> Result<(), String> {
+        const OWN: &[Result<(), Code>] = &[Err(Code::Own(ErrorKind::InvalidInput))];
         for action in [Action::Add, Action::Modify, Action::Delete] {
             let expected: &[Result<(), Code>] = match action {
+                _ if pollio_refuses(reg, action) => OWN,
                 Action::Add => table.add,
                 Action::Modify => table.modify,
                 Action::Delete => table.delete,
@@ -482,6 +509,10 @@ impl Harness {
     fn wake_and_wait(&mut self, long: LongWait) -> Result<(), String> {
         self.waker()?.wake().map_err(|e| format!("wake: {e}"))?;
         self.wake_pending = true;
+        let long = match long {
+            LongWait::SeedNegative(_) if self.tokens_live() => LongWait::Bounded,
+            long => long,
+        };
         let poller = &mut self.poller;
         let start = Instant::now();
         let seen: io::Result<Vec<Seen>> = watchdog(|| match long {
@@ -560,6 +591,22 @@ fn call_registry(
 }
 
 /// Checks that `got` is one of the `allowed` outcomes.
+/// Whether pollio's own checks of the registration refuse `action` (a reserved token); they
+/// come before the kernel's, except that a negative fd is `EBADF` before anything else, and a
+/// delete has no registration to check.
+fn pollio_refuses(reg: Registration, action: Action) -> bool {
+    matches!(action, Action::Add | Action::Modify) && reg.token() == Some(u64::MAX)
+}
+
+/// How a call with `reg` on a non-negative fd the kernel refuses with `errno` must fail.
+fn refusal(reg: Registration, action: Action, errno: i32) -> Result<(), Code> {
+    if pollio_refuses(reg, action) {
+        Err(Code::Own(ErrorKind::InvalidInput))
+    } else {
+        Err(Code::Os(errno))
+    }
+}
+
 /// An expected error: the OS error with this errno, or one of pollio's own errors (which carry
 /// no errno) of this kind.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -63,7 +63,7 @@ pub fn mask(interest: Interest) -> u32 {
     mask
 }
 
-/// The six readiness flags pollio reports, as plain booleans so they can be compared.
+/// The eight readiness flags pollio reports, as plain booleans so they can be compared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Flags {
     pub readable: bool,
@@ -72,6 +72,8 @@ pub struct Flags {
     pub write_closed: bool,
     pub error: bool,
     pub priority: bool,
+    pub read_hang_up: bool,
+    pub hang_up: bool,
 }
 
 impl Flags {
@@ -85,6 +87,8 @@ impl Flags {
             write_closed: has(libc::EPOLLHUP | libc::EPOLLERR),
             error: has(libc::EPOLLERR),
             priority: has(libc::EPOLLPRI),
+            read_hang_up: has(libc::EPOLLRDHUP),
+            hang_up: has(libc::EPOLLHUP),
         }
     }
 
@@ -97,6 +101,8 @@ impl Flags {
             write_closed: readiness.is_write_closed(),
             error: readiness.is_error(),
             priority: readiness.is_priority(),
+            read_hang_up: readiness.is_read_hang_up(),
+            hang_up: readiness.is_hang_up(),
         }
     }
 }
@@ -188,8 +194,9 @@ impl Tracked {
 pub struct Seen {
     pub fd: RawFd,
     pub kind: pollio::EventKind,
-    /// `None` for the seed API, whose `EventObject` has no readiness or key.
+    /// `None` for the seed API, whose `EventObject` has no readiness, key or token.
     pub key: Option<u32>,
+    pub token: Option<u64>,
     pub flags: Option<Flags>,
 }
 
@@ -199,6 +206,7 @@ impl Seen {
             fd: event.fd(),
             kind: event.kind(),
             key: Some(event.key()),
+            token: Some(event.token()),
             flags: Some(Flags::of(event.readiness())),
         }
     }
@@ -208,6 +216,7 @@ impl Seen {
             fd: object.fd,
             kind: object.kind,
             key: None,
+            token: None,
             flags: None,
         }
     }
@@ -215,7 +224,11 @@ impl Seen {
     /// Checks this event against the registration it claims to come from, seen at `state`.
     pub fn check(&self, tracked: &Tracked, state: u32) -> Result<(), String> {
         let reg = tracked.reg;
-        if self.kind != reg.kind() || self.key.is_some_and(|key| key != reg.key()) {
+        // A token registration's event carries the token (it found its slot by it), and its
+        // fd, kind and key mean nothing.
+        if reg.token().is_none()
+            && (self.kind != reg.kind() || self.key.is_some_and(|key| key != reg.key()))
+        {
             return Err(format!(
                 "fd {} reported as {:?} key {:?}, registered as {:?} key {}",
                 self.fd,

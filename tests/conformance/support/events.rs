@@ -18,6 +18,8 @@ pub struct Flags {
     pub write_closed: bool,
     pub error: bool,
     pub priority: bool,
+    pub read_hang_up: bool,
+    pub hang_up: bool,
 }
 
 impl From<Readiness> for Flags {
@@ -29,6 +31,8 @@ impl From<Readiness> for Flags {
             write_closed: r.is_write_closed(),
             error: r.is_error(),
             priority: r.is_priority(),
+            read_hang_up: r.is_read_hang_up(),
+            hang_up: r.is_hang_up(),
         }
     }
 }
@@ -43,6 +47,8 @@ impl std::ops::BitOr for Flags {
             write_closed: self.write_closed || o.write_closed,
             error: self.error || o.error,
             priority: self.priority || o.priority,
+            read_hang_up: self.read_hang_up || o.read_hang_up,
+            hang_up: self.hang_up || o.hang_up,
         }
     }
 }
