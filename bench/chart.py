@@ -18,12 +18,14 @@ from xml.sax.saxutils import escape
 
 COLORS = {
     "pollio": "#1b7837",
-    "pollio-seed": "#7fbc41",
+    "pollio-into": "#5aae61",
+    "pollio-seed": "#a6dba0",
     "mio": "#2166ac",
     "polling": "#b2182b",
 }
 NAMES = {
     "pollio": "pollio",
+    "pollio-into": "pollio poll_into",
     "pollio-seed": "pollio wait(i32)",
     "mio": "mio",
     "polling": "polling",
@@ -75,7 +77,7 @@ def svg(workloads):
     ]
     # Legend.
     x = LEFT
-    for key in ("pollio", "pollio-seed", "mio", "polling"):
+    for key in ("pollio", "pollio-into", "pollio-seed", "mio", "polling"):
         out.append(f'<rect x="{x}" y="44" width="10" height="10" fill="{COLORS[key]}"/>')
         out.append(f'<text x="{x + 14}" y="53">{NAMES[key]}</text>')
         x += 24 + 7 * len(NAMES[key])

@@ -224,7 +224,7 @@ fn measure(workload: &Workload, budget: Duration) -> Outcome {
     if let Some(p) = pollio {
         let mut line = String::from("\npollio against each peer, per round:");
         for (i, c) in contenders.iter().enumerate() {
-            if i != p && i != 0 && c.key() != "pollio-seed" {
+            if i != p && i != 0 && !c.key().starts_with("pollio-") {
                 let s = Summary::of(&ratio(p, i));
                 let _ = write!(
                     line,

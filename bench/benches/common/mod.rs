@@ -26,7 +26,7 @@ pub use backend::{Backend, Trigger};
 pub use raw_epoll::RawEpoll;
 pub use with_mio::Mio;
 pub use with_polling::Polling;
-pub use with_pollio::{Pollio, PollioSeed};
+pub use with_pollio::{Pollio, PollioInto, PollioSeed};
 
 /// One implementation set up for one workload.
 pub trait Contender {
@@ -92,7 +92,11 @@ pub trait Make {
 /// The contenders of every implementation, raw epoll first; `seed` adds pollio's seed API.
 /// `edge_only_too` adds mio, whose registrations are always edge-triggered.
 fn lineup(make: &impl Make, seed: bool, edge_only_too: bool) -> Vec<Box<dyn Contender>> {
-    let mut all = vec![make.make::<RawEpoll>(), make.make::<Pollio>()];
+    let mut all = vec![
+        make.make::<RawEpoll>(),
+        make.make::<Pollio>(),
+        make.make::<PollioInto>(),
+    ];
     if seed {
         all.push(make.make::<PollioSeed>());
     }

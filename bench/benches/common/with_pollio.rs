@@ -1,8 +1,9 @@
-//! pollio through its rich API (`poll` → `&[Event]` with keys) and through the 0.1.3 seed API
+//! pollio through its rich API (`poll` → `&[Event]` with keys), through `poll_into` (events in
+//! a caller-owned `Events`, the main loop for new code) and through the 0.1.3 seed API
 //! (`add` / `wait(i32)` → `&[EventObject]`).
 
 use super::backend::{Backend, Trigger, Wake, CAPACITY};
-use pollio::{EventKind, EventObject, Mode, OsPoller, Poller, Registration};
+use pollio::{EventKind, EventObject, Events, Mode, OsPoller, Poller, Registration};
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::Duration;
 
@@ -65,6 +66,60 @@ impl Backend for Pollio {
             visit(event.key().into());
         }
         events.len()
+    }
+
+    fn waker(&mut self) -> pollio::Waker {
+        self.poller.waker().expect("pollio waker")
+    }
+}
+
+/// pollio's `poll_into`: the same registrations as [`Pollio`], waits through `&self` into a
+/// caller-owned [`Events`] of the same capacity.
+pub struct PollioInto {
+    poller: OsPoller,
+    events: Events,
+}
+
+impl Backend for PollioInto {
+    type Waker = pollio::Waker;
+    const NAME: &'static str = "pollio poll_into";
+    const KEY: &'static str = "pollio-into";
+
+    fn new() -> Self {
+        PollioInto {
+            poller: new_poller(),
+            events: Events::with_capacity(CAPACITY).expect("pollio events"),
+        }
+    }
+
+    fn register(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
+        let registration = Registration::client(key).with_mode(mode(trigger));
+        self.poller
+            .register(fd, registration)
+            .expect("pollio register");
+    }
+
+    fn rearm(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
+        let registration = Registration::client(key).with_mode(mode(trigger));
+        self.poller
+            .reregister(fd, registration)
+            .expect("pollio reregister");
+    }
+
+    fn deregister(&mut self, fd: BorrowedFd<'_>) {
+        self.poller.deregister(fd).expect("pollio deregister");
+    }
+
+    #[inline]
+    fn wait(&mut self, timeout: Option<Duration>, mut visit: impl FnMut(u64)) -> usize {
+        let n = self
+            .poller
+            .poll_into(&mut self.events, timeout)
+            .expect("pollio poll_into");
+        for event in &self.events {
+            visit(event.key().into());
+        }
+        n
     }
 
     fn waker(&mut self) -> pollio::Waker {
