@@ -357,10 +357,13 @@
 //!
 //! - **Ownership**: pollio never closes a registered fd. Its own fds (the kernel queue and the
 //!   waker's eventfd) are close-on-exec and closed when the last handle to them drops.
-//! - **Threads**: waiting takes `&mut self`; a [`Registry`] registers from other threads while
-//!   a wait is blocked, and a [`Waker`] ends it. Neither takes a lock on the wait path.
-//! - **No allocation when waiting**: the event buffer is allocated with the poller and events
-//!   are read in place. When more fds are ready than fit, the rest come on later waits.
+//! - **Threads**: [`Poller::poll_into`] takes `&self`: several threads can wait on one poller,
+//!   each with its own [`Events`], and register through it meanwhile. `poll` and `wait`, whose
+//!   results live in the poller, take `&mut self`; a [`Registry`] registers from other threads
+//!   while they block. A [`Waker`] ends a wait. Nothing takes a lock on the wait path.
+//! - **No allocation when waiting**: event buffers ([`Events`], and the poller's own) are
+//!   allocated up front and events are read in place. When more fds are ready than fit, the
+//!   rest come on later waits.
 //! - **Errors**: a failure the kernel reports is returned as the OS error itself:
 //!   `raw_os_error()` is the errno (`EEXIST`, `ENOENT`, `EBADF`, `EPERM`, `EINVAL`, ...) and
 //!   `kind()` what the standard library derives from it; on kqueue, the cases epoll refuses
