@@ -186,7 +186,7 @@ impl Registration {
 
     /// The word the kernel keeps for `fd` with this registration, after pollio's own checks
     /// for an add (`adding`) or a modify.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn word_for(&self, fd: RawFd, adding: bool) -> io::Result<u64> {
         if self.exclusive && (!adding || self.mode.is_oneshot() || self.interest.is_priority()) {
             return Err(refused(

@@ -57,7 +57,7 @@ pub(crate) fn test_event(word: u64) -> Event {
 }
 
 /// The epoll event mask for an interest and mode.
-#[inline]
+#[inline(always)]
 fn event_mask(interest: Interest, mode: Mode) -> u32 {
     let mut mask = 0;
     if interest.is_readable() {
@@ -100,7 +100,7 @@ impl Selector {
         self.epoll.as_fd()
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add(
         &self,
         fd: RawFd,
@@ -117,7 +117,7 @@ impl Selector {
         self.ctl(libc::EPOLL_CTL_ADD, fd, word, mask)
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn modify(
         &self,
         fd: RawFd,
@@ -128,7 +128,7 @@ impl Selector {
         self.ctl(libc::EPOLL_CTL_MOD, fd, word, event_mask(interest, mode))
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn delete(&self, fd: RawFd) -> io::Result<()> {
         self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0)
     }
