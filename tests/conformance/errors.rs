@@ -3,7 +3,7 @@
 
 use crate::support::{
     assert_usable, duplicate_at, free_fd_number, next_event_for, send, unix_pair, watchdog,
-    TempFile, PATIENCE,
+    TempFile, INCIDENTAL_MODE, PATIENCE,
 };
 use pollio::{EventObject, Interest, Poller, Registration};
 use std::io::{self, ErrorKind};
@@ -120,18 +120,25 @@ pub fn double_add_is_already_exists<P: Poller>() {
     let (a, b) = unix_pair();
     let fd = a.as_raw_fd();
     poller
-        .add_with(fd, Registration::client(1))
+        .add_with(fd, Registration::client(1).with_mode(INCIDENTAL_MODE))
         .expect("add_with");
+    let again = Registration::server(2).with_mode(INCIDENTAL_MODE);
     assert_eq!(
-        kind_of(poller.add_with(fd, Registration::server(2))),
+        kind_of(poller.add_with(fd, again)),
         ErrorKind::AlreadyExists
     );
+    // The seed add is level-triggered, which Miri's epoll rejects before it looks at the fd.
+    if !cfg!(miri) {
+        assert_eq!(
+            kind_of(poller.add(EventObject::server(fd))),
+            ErrorKind::AlreadyExists
+        );
+    }
     assert_eq!(
-        kind_of(poller.add(EventObject::server(fd))),
-        ErrorKind::AlreadyExists
-    );
-    assert_eq!(
-        kind_of(poller.register(a.as_fd(), Registration::client(3))),
+        kind_of(poller.register(
+            a.as_fd(),
+            Registration::client(3).with_mode(INCIDENTAL_MODE)
+        )),
         ErrorKind::AlreadyExists
     );
     send(&b, b"x");
@@ -146,7 +153,7 @@ pub fn unknown_fd_is_not_found<P: Poller>() {
     let mut poller = P::new().expect("new");
     let (a, _b) = unix_pair();
     let fd = a.as_raw_fd();
-    let reg = Registration::client(1);
+    let reg = Registration::client(1).with_mode(INCIDENTAL_MODE);
     assert_eq!(kind_of(poller.modify(fd, reg)), ErrorKind::NotFound);
     assert_eq!(kind_of(poller.delete(fd)), ErrorKind::NotFound);
     assert_eq!(
@@ -175,7 +182,7 @@ pub fn empty_interest_is_invalid_input<P: Poller>() {
         ErrorKind::InvalidInput
     );
     poller
-        .add_with(fd, Registration::client(2))
+        .add_with(fd, Registration::client(2).with_mode(INCIDENTAL_MODE))
         .expect("nothing was registered by the refused calls");
     assert_eq!(kind_of(poller.modify(fd, empty)), ErrorKind::InvalidInput);
     send(&b, b"x");
@@ -218,14 +225,17 @@ pub fn delete_after_close_is_not_found<P: Poller>() {
     let number = free_fd_number(1);
     let (other, other_peer) = unix_pair();
     poller
-        .add_with(other.as_raw_fd(), Registration::client(100))
+        .add_with(
+            other.as_raw_fd(),
+            Registration::client(100).with_mode(INCIDENTAL_MODE),
+        )
         .expect("add_with");
 
     let (a, _b) = unix_pair();
     let only_copy = duplicate_at(&a, number);
     drop(a);
     poller
-        .add_with(number, Registration::client(1))
+        .add_with(number, Registration::client(1).with_mode(INCIDENTAL_MODE))
         .expect("add_with");
     drop(only_copy);
     assert_eq!(kind_of(poller.delete(number)), ErrorKind::NotFound);
@@ -234,7 +244,7 @@ pub fn delete_after_close_is_not_found<P: Poller>() {
     let reused = duplicate_at(&c, number);
     drop(c);
     poller
-        .add_with(number, Registration::server(3))
+        .add_with(number, Registration::server(3).with_mode(INCIDENTAL_MODE))
         .expect("the reused number is a new registration");
     send(&d, b"x");
     let seen = next_event_for(&mut poller, number);
@@ -251,7 +261,15 @@ pub fn delete_after_close_is_not_found<P: Poller>() {
 backend_tests!(
     negative_fd_is_invalid_input,
     closed_fd_is_refused,
+    #[cfg_attr(
+        miri,
+        ignore = "Miri's epoll cannot watch regular files or directories"
+    )]
     regular_file,
+    #[cfg_attr(
+        miri,
+        ignore = "Miri's epoll_ctl answers EFAULT, not Linux's EINVAL, for the epoll fd itself"
+    )]
     own_fd_is_invalid_input,
     double_add_is_already_exists,
     unknown_fd_is_not_found,

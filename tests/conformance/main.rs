@@ -9,15 +9,18 @@
 /// Instantiates the listed generic test functions for every backend.
 ///
 /// `backend_tests!(a, b)` creates `mod os_poller { #[test] fn a() { super::a::<OsPoller>() } … }`.
-/// The `@backend` form instantiates them for one named poller type only.
+/// The `@backend` form instantiates them for one named poller type only. Attributes written
+/// before a name go on its test, such as `#[cfg_attr(miri, ignore = "why")]` for a test Miri
+/// cannot run.
 macro_rules! backend_tests {
-    ($($test:ident),* $(,)?) => {
-        backend_tests!(@backend os_poller, pollio::OsPoller; $($test),*);
+    ($($(#[$attr:meta])* $test:ident),* $(,)?) => {
+        backend_tests!(@backend os_poller, pollio::OsPoller; $($(#[$attr])* $test),*);
     };
-    (@backend $module:ident, $poller:ty; $($test:ident),* $(,)?) => {
+    (@backend $module:ident, $poller:ty; $($(#[$attr:meta])* $test:ident),* $(,)?) => {
         mod $module {
             $(
                 #[test]
+                $(#[$attr])*
                 fn $test() {
                     super::$test::<$poller>();
                 }
