@@ -105,7 +105,7 @@ struct Setup {
     idle_waker: Waker,
     edge: File,
     edge_peer: File,
-    level: File,
+    _level: File,
     level_peer: File,
 }
 
@@ -141,7 +141,7 @@ fn setup() -> Setup {
         idle,
         edge,
         edge_peer,
-        level,
+        _level: level,
         level_peer,
     }
 }
