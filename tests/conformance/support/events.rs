@@ -6,8 +6,9 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// How long a test waits for something that should happen at once. Generous, because the
-/// machine may be busy; a passing test never waits this long.
-pub const PATIENCE: Duration = Duration::from_secs(5);
+/// machine may be busy, and more so under Miri, which interprets the program about a hundred
+/// times slower; a passing test never waits this long.
+pub const PATIENCE: Duration = Duration::from_secs(if cfg!(miri) { 30 } else { 5 });
 
 /// The mode of registrations whose mode is not what a test is about, and which pass in
 /// either mode: level-triggered, like `Registration`'s default, except under Miri, whose
