@@ -5,6 +5,10 @@
 //! `#[test]` per body and backend. On Linux they run against epoll; on macOS and the BSDs the
 //! same bodies compile (and run) against kqueue. Tests that depend on one kernel's behaviour
 //! say so in a `cfg` and assert the other kernel's behaviour beside it wherever there is one.
+//!
+//! Under Miri (`ci/miri.sh`), which emulates epoll, registrations whose mode a test is not
+//! about use `support::INCIDENTAL_MODE` (edge-triggered there, the only mode Miri's epoll
+//! accepts), and each test Miri cannot run says why in `cfg_attr(miri, ignore = "…")`.
 
 /// Instantiates the listed generic test functions for every backend.
 ///
