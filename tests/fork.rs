@@ -16,8 +16,9 @@
 //! system calls through pollio paths that neither allocate nor lock on success (registration,
 //! a zero-timeout wait, a wake), then `_exit`.
 //!
-//! Linux only: it reads /proc and tests epoll's sharing across fork.
-#![cfg(target_os = "linux")]
+//! Linux only: it reads /proc and tests epoll's sharing across fork. Not under Miri, which
+//! can neither fork nor start a program.
+#![cfg(all(target_os = "linux", not(miri)))]
 
 use pollio::{Mode, OsPoller, Poller, Registration};
 use std::io::Write;

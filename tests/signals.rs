@@ -7,6 +7,9 @@
 //! - a caller's loop towards a deadline (`remaining = deadline - now`, wait again) ends at the
 //!   deadline, not before and not long after;
 //! - a `wait(-1)?` loop survives the storm and still gets its event.
+//!
+//! Not under Miri, which cannot send signals.
+#![cfg(not(miri))]
 
 use pollio::{OsPoller, Poller, Registration};
 use std::io::Write;

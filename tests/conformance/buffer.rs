@@ -108,6 +108,10 @@ pub fn edge_overflow_seed_wait<P: Poller>() {
 /// `OsPoller::new` holds `DEFAULT_CAPACITY` events, and one wait returns exactly that many
 /// when more are ready.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "two waits see the same 1,034 ready fds: level-triggered, which Miri's epoll rejects"
+)]
 fn default_capacity_is_documented_constant() {
     let cap = OsPoller::DEFAULT_CAPACITY;
     assert_eq!(OsPoller::new().expect("new").capacity(), cap);
@@ -134,6 +138,7 @@ fn default_capacity_is_documented_constant() {
 }
 
 backend_tests!(
+    #[cfg_attr(miri, ignore = "level-triggered, which Miri's epoll rejects")]
     level_overflow_loses_nothing,
     edge_overflow_reports_each_once,
     edge_overflow_seed_wait,

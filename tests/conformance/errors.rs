@@ -4,6 +4,7 @@
 
 use crate::support::{
     assert_usable, duplicate_at, free_fd_number, next_event_for, send, unix_pair, TempFile,
+    INCIDENTAL_MODE,
 };
 use pollio::{EventObject, Poller, Registration};
 use std::io::{self, ErrorKind};
@@ -128,15 +129,19 @@ pub fn double_add_is_eexist<P: Poller>() {
     let (a, b) = unix_pair();
     let fd = a.as_raw_fd();
     poller
-        .add_with(fd, Registration::client(1))
+        .add_with(fd, Registration::client(1).with_mode(INCIDENTAL_MODE))
         .expect("add_with");
+    let again = Registration::server(2).with_mode(INCIDENTAL_MODE);
+    assert_eq!(errno_of(poller.add_with(fd, again)), libc::EEXIST);
+    // The seed add is level-triggered, which Miri's epoll rejects before it looks at the fd.
+    if !cfg!(miri) {
+        assert_eq!(errno_of(poller.add(EventObject::server(fd))), libc::EEXIST);
+    }
     assert_eq!(
-        errno_of(poller.add_with(fd, Registration::server(2))),
-        libc::EEXIST
-    );
-    assert_eq!(errno_of(poller.add(EventObject::server(fd))), libc::EEXIST);
-    assert_eq!(
-        errno_of(poller.register(a.as_fd(), Registration::client(3))),
+        errno_of(poller.register(
+            a.as_fd(),
+            Registration::client(3).with_mode(INCIDENTAL_MODE)
+        )),
         libc::EEXIST
     );
     send(&b, b"x");
@@ -151,7 +156,7 @@ pub fn unknown_fd_is_enoent<P: Poller>() {
     let mut poller = P::new().expect("new");
     let (a, _b) = unix_pair();
     let fd = a.as_raw_fd();
-    let reg = Registration::client(1);
+    let reg = Registration::client(1).with_mode(INCIDENTAL_MODE);
     assert_eq!(errno_of(poller.modify(fd, reg)), libc::ENOENT);
     assert_eq!(errno_of(poller.delete(fd)), libc::ENOENT);
     assert_eq!(errno_of(poller.reregister(a.as_fd(), reg)), libc::ENOENT);
@@ -181,14 +186,17 @@ pub fn delete_after_close_is_ebadf<P: Poller>() {
     let number = free_fd_number(1);
     let (other, other_peer) = unix_pair();
     poller
-        .add_with(other.as_raw_fd(), Registration::client(100))
+        .add_with(
+            other.as_raw_fd(),
+            Registration::client(100).with_mode(INCIDENTAL_MODE),
+        )
         .expect("add_with");
 
     let (a, _b) = unix_pair();
     let only_copy = duplicate_at(&a, number);
     drop(a);
     poller
-        .add_with(number, Registration::client(1))
+        .add_with(number, Registration::client(1).with_mode(INCIDENTAL_MODE))
         .expect("add_with");
     drop(only_copy);
     assert_eq!(errno_of(poller.delete(number)), libc::EBADF);
@@ -197,7 +205,7 @@ pub fn delete_after_close_is_ebadf<P: Poller>() {
     let reused = duplicate_at(&c, number);
     drop(c);
     poller
-        .add_with(number, Registration::server(3))
+        .add_with(number, Registration::server(3).with_mode(INCIDENTAL_MODE))
         .expect("the reused number is a new registration");
     send(&d, b"x");
     let seen = next_event_for(&mut poller, number);
@@ -214,7 +222,15 @@ pub fn delete_after_close_is_ebadf<P: Poller>() {
 backend_tests!(
     negative_fd_is_ebadf,
     closed_fd_is_ebadf,
+    #[cfg_attr(
+        miri,
+        ignore = "Miri's epoll cannot watch regular files or directories"
+    )]
     regular_file,
+    #[cfg_attr(
+        miri,
+        ignore = "Miri's epoll_ctl answers EFAULT, not Linux's EINVAL, for the epoll fd itself"
+    )]
     own_fd_is_einval,
     double_add_is_eexist,
     unknown_fd_is_enoent,

@@ -127,6 +127,11 @@ pub fn exclusive_listener_wakes_fewer_pollers<P: Poller + Send + Sync>() {
 }
 
 backend_tests!(
+    #[cfg_attr(
+        miri,
+        ignore = "Miri's epoll has no EPOLLEXCLUSIVE and no level or oneshot"
+    )]
     exclusive_rules_are_checked,
+    #[cfg_attr(miri, ignore = "Miri's epoll has no EPOLLEXCLUSIVE")]
     exclusive_listener_wakes_fewer_pollers,
 );

@@ -120,4 +120,9 @@ pub fn wake_from_signal_handler<P: Poller>() {
     assert_eq!(WAKES_FROM_HANDLER.load(Ordering::SeqCst), 1);
 }
 
-backend_tests!(eintr_returns_ok_and_empty, wake_from_signal_handler);
+backend_tests!(
+    #[cfg_attr(miri, ignore = "Miri cannot send signals (no pthread_kill)")]
+    eintr_returns_ok_and_empty,
+    #[cfg_attr(miri, ignore = "Miri cannot send signals (no pthread_kill)")]
+    wake_from_signal_handler,
+);

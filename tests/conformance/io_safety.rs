@@ -1,6 +1,8 @@
 //! I/O safety: borrowed-fd entry points, and pollio never closing what it was given.
 
-use crate::support::{assert_quiet_for, drain, is_open, next_event_for, pipe, send, unix_pair};
+use crate::support::{
+    assert_quiet_for, drain, is_open, next_event_for, pipe, send, unix_pair, INCIDENTAL_MODE,
+};
 use pollio::{EventKind, Poller, Registration};
 use std::os::fd::{AsFd, AsRawFd};
 
@@ -9,13 +11,15 @@ pub fn borrowed_fd_entry_points<P: Poller>() {
     let mut poller = P::new().expect("new");
     let (a, b) = unix_pair();
     let fd = a.as_raw_fd();
-    poller
-        .register(a.as_fd(), Registration::client(1))
-        .expect("register");
+    let reg = Registration::client(1).with_mode(INCIDENTAL_MODE);
+    poller.register(a.as_fd(), reg).expect("register");
     send(&b, b"x");
     assert_eq!(next_event_for(&mut poller, fd).key, 1);
     poller
-        .reregister(a.as_fd(), Registration::server(2))
+        .reregister(
+            a.as_fd(),
+            Registration::server(2).with_mode(INCIDENTAL_MODE),
+        )
         .expect("reregister");
     let seen = next_event_for(&mut poller, fd);
     assert_eq!((seen.kind, seen.key), (EventKind::Server, 2));
@@ -30,14 +34,15 @@ pub fn registry_takes_as_fd<P: Poller>() {
     let registry = poller.registry().expect("registry");
     let (read_end, write_end) = pipe();
     let fd = read_end.as_raw_fd();
+    let reg = Registration::client(3).with_mode(INCIDENTAL_MODE);
     registry
-        .register(read_end.as_fd(), Registration::client(3))
+        .register(read_end.as_fd(), reg)
         .expect("register &OwnedFd");
     let writer = std::fs::File::from(write_end);
     send(&writer, b"x");
     assert_eq!(next_event_for(&mut poller, fd).key, 3);
     registry
-        .reregister(read_end.as_fd(), Registration::client(4))
+        .reregister(read_end.as_fd(), reg.with_key(4))
         .expect("reregister BorrowedFd");
     assert_eq!(next_event_for(&mut poller, fd).key, 4);
     registry.deregister(read_end.as_fd()).expect("deregister");
@@ -54,7 +59,10 @@ pub fn never_closes_registered_fds<P: Poller>() {
         let registry = poller.registry().expect("registry");
         let waker = poller.waker().expect("waker");
         poller
-            .register(a.as_fd(), Registration::client(1))
+            .register(
+                a.as_fd(),
+                Registration::client(1).with_mode(INCIDENTAL_MODE),
+            )
             .expect("register");
         drop(registry);
         drop(waker);
@@ -63,7 +71,10 @@ pub fn never_closes_registered_fds<P: Poller>() {
     {
         let poller = P::new().expect("new");
         poller
-            .register(a.as_fd(), Registration::client(2))
+            .register(
+                a.as_fd(),
+                Registration::client(2).with_mode(INCIDENTAL_MODE),
+            )
             .expect("register");
         poller.deregister(a.as_fd()).expect("deregister");
         assert!(is_open(fd));

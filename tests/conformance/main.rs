@@ -5,19 +5,26 @@
 //! `#[test]` per body and backend. On Linux they run against epoll; on macOS and the BSDs the
 //! same bodies compile (and run) against kqueue. Tests that depend on one kernel's behaviour
 //! say so in a `cfg` and assert the other kernel's behaviour beside it wherever there is one.
+//!
+//! Under Miri (`ci/miri.sh`), which emulates epoll, registrations whose mode a test is not
+//! about use `support::INCIDENTAL_MODE` (edge-triggered there, the only mode Miri's epoll
+//! accepts), and each test Miri cannot run says why in `cfg_attr(miri, ignore = "…")`.
 
 /// Instantiates the listed generic test functions for every backend.
 ///
 /// `backend_tests!(a, b)` creates `mod os_poller { #[test] fn a() { super::a::<OsPoller>() } … }`.
-/// The `@backend` form instantiates them for one named poller type only.
+/// The `@backend` form instantiates them for one named poller type only. Attributes written
+/// before a name go on its test, such as `#[cfg_attr(miri, ignore = "why")]` for a test Miri
+/// cannot run.
 macro_rules! backend_tests {
-    ($($test:ident),* $(,)?) => {
-        backend_tests!(@backend os_poller, pollio::OsPoller; $($test),*);
+    ($($(#[$attr:meta])* $test:ident),* $(,)?) => {
+        backend_tests!(@backend os_poller, pollio::OsPoller; $($(#[$attr])* $test),*);
     };
-    (@backend $module:ident, $poller:ty; $($test:ident),* $(,)?) => {
+    (@backend $module:ident, $poller:ty; $($(#[$attr:meta])* $test:ident),* $(,)?) => {
         mod $module {
             $(
                 #[test]
+                $(#[$attr])*
                 fn $test() {
                     super::$test::<$poller>();
                 }

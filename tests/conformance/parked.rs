@@ -7,12 +7,14 @@
 //! nothing (pollio parks the fd as a disabled read filter).
 
 use crate::errors::errno_of;
-use crate::support::{assert_quiet_for, next_event_for, send, unix_pair};
+use crate::support::{assert_quiet_for, next_event_for, send, unix_pair, INCIDENTAL_MODE};
 use pollio::{Interest, Mode, Poller, Registration};
 use std::os::fd::{AsFd, AsRawFd};
 
 fn parked(key: u32) -> Registration {
-    Registration::client(key).with_interest(Interest::NONE)
+    Registration::client(key)
+        .with_interest(Interest::NONE)
+        .with_mode(INCIDENTAL_MODE)
 }
 
 /// Added with no interest, a readable and writable socket reports nothing; `modify` arms it,
@@ -27,7 +29,9 @@ pub fn parked_add_reports_nothing_until_armed<P: Poller>() {
     poller
         .reregister(
             a.as_fd(),
-            Registration::client(2).with_interest(Interest::BOTH),
+            Registration::client(2)
+                .with_interest(Interest::BOTH)
+                .with_mode(INCIDENTAL_MODE),
         )
         .expect("arm");
     let seen = next_event_for(&mut poller, fd);
@@ -95,6 +99,10 @@ pub fn closing_a_parked_fd_ends_it<P: Poller>() {
 
 backend_tests!(
     parked_add_reports_nothing_until_armed,
+    #[cfg_attr(
+        miri,
+        ignore = "it parks every mode; Miri's epoll accepts edge-triggered only"
+    )]
     modify_to_empty_parks,
     parked_fd_and_hang_up,
     closing_a_parked_fd_ends_it,

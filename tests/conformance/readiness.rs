@@ -1,9 +1,11 @@
 //! The readiness flags beyond readable and writable: read closed, write closed, error, and the
 //! kernel's own hang-up flags, which tell a half-closed connection from a closed or failed one.
 
-use crate::support::{drain, event_for_until, next_event_for, send, tcp_pair, unix_pair};
+use crate::support::{
+    drain, event_for_until, next_event_for, send, tcp_pair, try_send, unix_pair, INCIDENTAL_MODE,
+};
 use pollio::{Interest, Poller, Registration};
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read};
 use std::net::{Shutdown, SocketAddrV4, TcpListener};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -41,7 +43,7 @@ pub fn read_closed_on_peer_close<P: Poller>() {
     let (local, peer) = tcp_pair();
     let fd = local.as_raw_fd();
     poller
-        .add_with(fd, Registration::server(9))
+        .add_with(fd, Registration::server(9).with_mode(INCIDENTAL_MODE))
         .expect("add_with");
     send(&peer, b"last words");
     drop(peer);
@@ -58,7 +60,9 @@ pub fn write_closed_on_unix_peer_close<P: Poller>() {
     let mut poller = P::new().expect("new");
     let (local, peer) = unix_pair();
     let fd = local.as_raw_fd();
-    let reg = Registration::client(10).with_interest(Interest::BOTH);
+    let reg = Registration::client(10)
+        .with_interest(Interest::BOTH)
+        .with_mode(INCIDENTAL_MODE);
     poller.add_with(fd, reg).expect("add_with");
     drop(peer);
     let seen = next_event_for(&mut poller, fd);
@@ -68,9 +72,7 @@ pub fn write_closed_on_unix_peer_close<P: Poller>() {
     );
     assert!(seen.ready.hang_up && !seen.ready.error, "{seen:?}");
     // Rust programs ignore SIGPIPE, so the write fails instead of killing the process.
-    let err = (&local)
-        .write_all(b"x")
-        .expect_err("write to a closed peer");
+    let err = try_send(&local, b"x").expect_err("write to a closed peer");
     assert_eq!(err.kind(), ErrorKind::BrokenPipe);
 }
 
@@ -80,7 +82,9 @@ pub fn error_on_connection_refused<P: Poller>() {
     let mut poller = P::new().expect("new");
     let socket = connect_in_progress(closed_port());
     let fd = socket.as_raw_fd();
-    let reg = Registration::client(11).with_interest(Interest::BOTH);
+    let reg = Registration::client(11)
+        .with_interest(Interest::BOTH)
+        .with_mode(INCIDENTAL_MODE);
     poller.add_with(fd, reg).expect("add_with");
     let seen = next_event_for(&mut poller, fd);
     assert!(seen.ready.error && seen.ready.write_closed, "{seen:?}");
@@ -194,9 +198,11 @@ fn socket_error(fd: RawFd) -> libc::c_int {
 }
 
 backend_tests!(
+    #[cfg_attr(miri, ignore = "Miri's socketpair does not implement shutdown(2)")]
     read_closed_on_peer_shutdown,
     read_closed_on_peer_close,
     write_closed_on_unix_peer_close,
     error_on_connection_refused,
+    #[cfg_attr(miri, ignore = "Miri's sockets have no SO_LINGER")]
     error_on_connection_reset,
 );

@@ -36,6 +36,10 @@ impl Poller for SeedOnly {
 /// The defaults that can be built on the four seed methods work: `add_with` and `register`
 /// of a seed-equivalent registration, `deregister`, and `wait_timeout`.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the seed add is level-triggered, which Miri's epoll rejects"
+)]
 fn defaults_built_on_the_seed_methods_work() {
     let mut poller = SeedOnly::new().expect("new");
     let (a, mut b) = unix_pair();
@@ -90,7 +94,7 @@ fn defaults_refuse_what_the_seed_cannot_do() {
         ErrorKind::Unsupported
     );
     // Nothing above registered the fd.
-    poller.add(EventObject::client(fd)).expect("add");
+    assert_eq!(error_kind(poller.delete(fd)), ErrorKind::NotFound);
 }
 
 /// The kind of an error that must have happened.

@@ -1,7 +1,7 @@
 //! 64-bit tokens: a registration's word of the caller's own, returned unchanged with its events.
 
 use crate::errors::own_error_kind;
-use crate::support::{send, unix_pair, PATIENCE};
+use crate::support::{send, unix_pair, INCIDENTAL_MODE, PATIENCE};
 use pollio::{Events, Mode, Poller, Registration};
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -110,13 +110,13 @@ pub fn the_reserved_token_is_refused<P: Poller>() {
     let poller = P::new().expect("new");
     let (a, _b) = unix_pair();
     let fd = a.as_raw_fd();
-    let reserved = Registration::from_token(u64::MAX);
+    let reserved = Registration::from_token(u64::MAX).with_mode(INCIDENTAL_MODE);
     assert_eq!(
         own_error_kind(poller.add_with(fd, reserved)),
         ErrorKind::InvalidInput
     );
     poller
-        .add_with(fd, Registration::from_token(3))
+        .add_with(fd, Registration::from_token(3).with_mode(INCIDENTAL_MODE))
         .expect("nothing was registered by the refused add");
     assert_eq!(
         own_error_kind(poller.modify(fd, reserved)),

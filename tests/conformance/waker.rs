@@ -1,6 +1,8 @@
 //! The waker: ends a blocked wait from any thread, coalesces, and is never seen as an event.
 
-use crate::support::{poll_for, send, unix_pair, watchdog, BlockingThread, PATIENCE};
+use crate::support::{
+    poll_for, send, unix_pair, watchdog, BlockingThread, INCIDENTAL_MODE, PATIENCE,
+};
 use pollio::{Poller, Registration};
 use std::os::fd::AsRawFd;
 use std::sync::mpsc;
@@ -113,11 +115,12 @@ pub fn wake_is_never_an_event<P: Poller>() {
     let (a, b) = unix_pair();
     let fd = a.as_raw_fd();
     poller
-        .add_with(fd, Registration::client(77))
+        .add_with(fd, Registration::client(77).with_mode(INCIDENTAL_MODE))
         .expect("add_with");
-    send(&b, b"x");
     let mut reported = 0;
     for _ in 0..3 {
+        // New data each round, so that an edge-triggered registration reports again too.
+        send(&b, b"x");
         waker.wake().expect("wake");
         // The wake may take the one slot of one of these two waits, not of both.
         for event in poll_for(&mut poller, Duration::ZERO) {

@@ -1,13 +1,31 @@
 //! Collecting events, and the checks tests end with.
 
 use super::fds::{send, unix_pair};
-use pollio::{Event, EventKind, Poller, Readiness, Registration};
+use pollio::{Event, EventKind, Mode, Poller, Readiness, Registration};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// How long a test waits for something that should happen at once. Generous, because the
-/// machine may be busy; a passing test never waits this long.
-pub const PATIENCE: Duration = Duration::from_secs(5);
+/// machine may be busy, and more so under Miri, which interprets the program about a hundred
+/// times slower; a passing test never waits this long.
+pub const PATIENCE: Duration = Duration::from_secs(if cfg!(miri) { 30 } else { 5 });
+
+/// The mode of registrations whose mode is not what a test is about, and which pass in
+/// either mode: level-triggered, like `Registration`'s default, except under Miri, whose
+/// epoll accepts edge-triggered registrations only.
+pub const INCIDENTAL_MODE: Mode = if cfg!(miri) { Mode::Edge } else { Mode::Level };
+
+/// `timeout`, rounded up to whole milliseconds under Miri: Miri does not implement
+/// epoll_pwait2, which pollio calls for a timeout finer than a millisecond. Rounding up only
+/// ever makes a wait longer.
+pub fn millis_under_miri(timeout: Duration) -> Duration {
+    if cfg!(miri) {
+        let millis = timeout.as_nanos().div_ceil(1_000_000);
+        Duration::from_millis(u64::try_from(millis).expect("a test-sized timeout"))
+    } else {
+        timeout
+    }
+}
 
 /// A [`Readiness`] as plain flags, so events from two waits or two filters can be merged.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -73,9 +91,9 @@ impl From<&Event> for Seen {
     }
 }
 
-/// One `poll` with `timeout`, its events copied out.
+/// One `poll` with `timeout` (in whole milliseconds under Miri), its events copied out.
 pub fn poll_for<P: Poller>(poller: &mut P, timeout: Duration) -> Vec<Seen> {
-    let events = poller.poll(Some(timeout)).expect("poll");
+    let events = poller.poll(Some(millis_under_miri(timeout))).expect("poll");
     events.iter().map(Seen::from).collect()
 }
 
@@ -160,9 +178,8 @@ const USABLE_KEY: u32 = 0x5eed_0001;
 pub fn assert_usable<P: Poller>(poller: &mut P) {
     let (a, b) = unix_pair();
     let fd = a.as_raw_fd();
-    poller
-        .add_with(fd, Registration::client(USABLE_KEY))
-        .expect("register after an error");
+    let reg = Registration::client(USABLE_KEY).with_mode(INCIDENTAL_MODE);
+    poller.add_with(fd, reg).expect("register after an error");
     send(&b, b"u");
     let seen = next_event_for(poller, fd);
     assert_eq!((seen.kind, seen.key), (EventKind::Client, USABLE_KEY));

@@ -1,7 +1,7 @@
 //! Descriptors to poll, and control over descriptor numbers.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
@@ -11,9 +11,42 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// A connected, non-blocking Unix socket pair.
 pub fn unix_pair() -> (UnixStream, UnixStream) {
     let (a, b) = UnixStream::pair().expect("socketpair");
-    a.set_nonblocking(true).expect("set_nonblocking");
-    b.set_nonblocking(true).expect("set_nonblocking");
+    for end in [&a, &b] {
+        set_nonblocking(end);
+    }
     (a, b)
+}
+
+/// Makes a socket non-blocking, as `set_nonblocking` does.
+#[cfg(not(miri))]
+fn set_nonblocking(socket: &UnixStream) {
+    socket.set_nonblocking(true).expect("set_nonblocking");
+}
+
+/// Makes a socket non-blocking through `fcntl`: std's `set_nonblocking` uses an ioctl that
+/// Miri's socketpair does not implement.
+#[cfg(miri)]
+fn set_nonblocking(socket: &UnixStream) {
+    let fd = socket.as_raw_fd();
+    // SAFETY: F_GETFL takes no argument and only reads the open descriptor's flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    assert!(flags != -1, "F_GETFL: {}", io::Error::last_os_error());
+    // SAFETY: F_SETFL with an int flag argument on an open descriptor.
+    let rc = unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+    assert_eq!(rc, 0, "F_SETFL: {}", io::Error::last_os_error());
+}
+
+/// The end to read and write through. Under Miri, a `File` sharing the end's open file
+/// description, so the I/O is read(2) and write(2): std's `UnixStream` uses recv(2) and
+/// send(2), which Miri's socketpair does not implement.
+#[cfg(not(miri))]
+fn io_end<T>(end: T) -> T {
+    end
+}
+
+#[cfg(miri)]
+fn io_end(end: impl AsFd) -> File {
+    File::from(end.as_fd().try_clone_to_owned().expect("dup"))
 }
 
 /// A connected, non-blocking TCP pair on 127.0.0.1: (accepted side, connecting side).
@@ -39,19 +72,38 @@ pub fn pipe() -> (OwnedFd, OwnedFd) {
 }
 
 /// Writes all of `bytes` to a socket that has room for them.
-pub fn send(mut to: impl Write, bytes: &[u8]) {
-    to.write_all(bytes).expect("write");
+pub fn send(to: impl Write + AsFd, bytes: &[u8]) {
+    try_send(to, bytes).expect("write");
+}
+
+/// Writes all of `bytes`, or returns the error that stopped it.
+pub fn try_send(to: impl Write + AsFd, bytes: &[u8]) -> io::Result<()> {
+    io_end(to).write_all(bytes)
+}
+
+/// Writes to a non-blocking socket until its send buffer is full.
+pub fn fill(to: impl Write + AsFd) {
+    let mut to = io_end(to);
+    let chunk = [0u8; 16 * 1024];
+    loop {
+        match to.write(&chunk) {
+            Ok(_) => {}
+            Err(err) if err.kind() == ErrorKind::WouldBlock => return,
+            Err(err) => panic!("write: {err}"),
+        }
+    }
 }
 
 /// Reads until the socket would block or reaches end of stream; returns the bytes read.
-pub fn drain(mut from: impl Read) -> Vec<u8> {
+pub fn drain(from: impl Read + AsFd) -> Vec<u8> {
+    let mut from = io_end(from);
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
         match from.read(&mut buf) {
             Ok(0) => return out,
             Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return out,
+            Err(err) if err.kind() == ErrorKind::WouldBlock => return out,
             Err(err) => panic!("read: {err}"),
         }
     }
@@ -61,6 +113,14 @@ pub fn drain(mut from: impl Read) -> Vec<u8> {
 /// allocated lowest first, so numbers near the top of the limit stay free, and each test that
 /// needs one passes its own `slot`.
 pub fn free_fd_number(slot: RawFd) -> RawFd {
+    let fd = fd_limit().min(16384) as RawFd - 1 - slot;
+    assert!(!is_open(fd), "fd {fd} is already open");
+    fd
+}
+
+/// The soft limit on descriptor numbers.
+#[cfg(not(miri))]
+fn fd_limit() -> libc::rlim_t {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -68,10 +128,13 @@ pub fn free_fd_number(slot: RawFd) -> RawFd {
     // SAFETY: `limit` is a live rlimit for getrlimit to fill.
     let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
     assert_eq!(rc, 0, "getrlimit: {}", io::Error::last_os_error());
-    let top = limit.rlim_cur.min(16384) as RawFd;
-    let fd = top - 1 - slot;
-    assert!(!is_open(fd), "fd {fd} is already open");
-    fd
+    limit.rlim_cur
+}
+
+/// Miri has no getrlimit and no descriptor limit; 1,024 is the usual soft limit.
+#[cfg(miri)]
+fn fd_limit() -> libc::rlim_t {
+    1024
 }
 
 /// True when `fd` is an open descriptor of this process.
@@ -127,6 +190,10 @@ impl Drop for TempFile {
 /// Raises the soft descriptor limit to the hard one (capped where the OS refuses more), for
 /// tests that open more descriptors than a default soft limit of 256 or 1024 allows.
 pub fn raise_fd_limit(wanted: libc::rlim_t) {
+    if cfg!(miri) {
+        // Miri has no descriptor limit to raise (and no getrlimit).
+        return;
+    }
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

@@ -1,13 +1,13 @@
 //! Threads and signals: a watchdog for blocking tests, seeing another thread block, and
 //! signalling one thread.
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(miri)))]
 use super::events::PATIENCE;
 use std::io::{self, Write};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(miri)))]
 use std::time::Instant;
 
 /// Fails the test run, loudly, if it is still alive after `limit`: tests that block without a
@@ -33,7 +33,7 @@ pub fn watchdog(what: &'static str, limit: Duration) -> Watchdog {
 
 /// The calling thread, as seen by another thread that wants to know when it has blocked.
 pub struct BlockingThread {
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(miri)))]
     tid: libc::pid_t,
 }
 
@@ -41,7 +41,7 @@ impl BlockingThread {
     /// The calling thread.
     pub fn current() -> BlockingThread {
         BlockingThread {
-            #[cfg(target_os = "linux")]
+            #[cfg(all(target_os = "linux", not(miri)))]
             // SAFETY: gettid takes no arguments and cannot fail.
             tid: unsafe { libc::gettid() },
         }
@@ -49,7 +49,7 @@ impl BlockingThread {
 
     /// Returns once the thread is asleep in the kernel. Call it after the thread said it is
     /// about to wait; the first sleep it is seen in is then that wait.
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(miri)))]
     pub fn until_blocked(&self) {
         let path = format!("/proc/self/task/{}/stat", self.tid);
         let deadline = Instant::now() + PATIENCE;
@@ -69,9 +69,10 @@ impl BlockingThread {
     }
 
     /// Returns after giving the thread time to block. Other kernels have no portable way to
-    /// see another thread's state, so this is the one place the suite waits on time alone;
-    /// the tests that use it pass either way, they only lose the "while blocked" part.
-    #[cfg(not(target_os = "linux"))]
+    /// see another thread's state, and under Miri /proc describes the interpreter's threads,
+    /// not the program's, so this is the one place the suite waits on time alone; the tests
+    /// that use it pass either way, they only lose the "while blocked" part.
+    #[cfg(any(not(target_os = "linux"), miri))]
     pub fn until_blocked(&self) {
         thread::sleep(Duration::from_millis(30));
     }
