@@ -9,8 +9,10 @@
 # stable compiler), which builds the standard library for the target from source, so no
 # prebuilt target library is needed. Installs what it needs with apt.
 #
-# Under qemu-user, POLLIO_UNDER_QEMU=1 is set: the few tests that depend on what the emulator
-# does not provide skip themselves and say why.
+# Under qemu-user, POLLIO_UNDER_QEMU=1 is set, so a test that needs what the emulator lacks can
+# skip itself there and say why; none needs to today. qemu does not know epoll_pwait2 (its
+# syscall 441), so there the sub-millisecond timeouts take the millisecond fallback, which the
+# timeout tests check (they probe for epoll_pwait2 and allow the rounding up without it).
 #
 # Usage: ci/linux-targets.sh [TARGET...]   (default: both)
 set -euo pipefail
