@@ -5,7 +5,7 @@
 //! tests assert beside epoll's behaviour.
 
 use crate::errors::{errno_of, own_error_kind};
-use crate::support::{unix_pair, watchdog, BlockingThread, PATIENCE};
+use crate::support::{unix_pair, watchdog, BlockingThread, RaiseOnDrop, PATIENCE};
 use pollio::{Events, Interest, Mode, Poller, Registration};
 use std::io::ErrorKind;
 use std::net::{TcpListener, TcpStream};
@@ -77,6 +77,7 @@ fn pollers_woken_by_one_connection<P: Poller + Send + Sync>(exclusive: bool) -> 
     let (blocked_tx, blocked_rx) = mpsc::channel();
     let (woken_tx, woken_rx) = mpsc::channel();
     thread::scope(|scope| {
+        let _stop = RaiseOnDrop(&stop);
         for (i, poller) in pollers.iter().enumerate() {
             let (blocked_tx, woken_tx, stop) = (blocked_tx.clone(), woken_tx.clone(), &stop);
             scope.spawn(move || {

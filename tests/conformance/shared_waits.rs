@@ -6,7 +6,9 @@
 //! behaves the same way for edge (`EV_CLEAR`) and oneshot (`EV_DISPATCH`) knotes.
 
 use crate::errors::own_error_kind;
-use crate::support::{send, unix_pair, watchdog, BlockingThread, INCIDENTAL_MODE, PATIENCE};
+use crate::support::{
+    send, unix_pair, watchdog, BlockingThread, RaiseOnDrop, INCIDENTAL_MODE, PATIENCE,
+};
 use pollio::{Events, Mode, Poller, Registration};
 use std::io::ErrorKind;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
@@ -135,6 +137,7 @@ pub fn edge_and_oneshot_reach_one_waiter<P: Poller + Sync>() {
         let (stop, returns) = (AtomicBool::new(false), AtomicUsize::new(0));
         let (tx, rx) = mpsc::channel();
         let reported = thread::scope(|scope| {
+            let _stop = RaiseOnDrop(&stop);
             spawn_waiters(scope, &poller, fd, &stop, &returns, tx);
             send(&b, b"x");
             // Every waiter returns at least twice in this time (50 ms timeouts), so a second
@@ -160,6 +163,7 @@ pub fn level_reaches_waiters_until_read<P: Poller + Sync>() {
     let (stop, returns) = (AtomicBool::new(false), AtomicUsize::new(0));
     let (tx, rx) = mpsc::channel();
     thread::scope(|scope| {
+        let _stop = RaiseOnDrop(&stop);
         spawn_waiters(scope, &poller, fd, &stop, &returns, tx);
         send(&b, b"x");
         for _ in 0..10 {

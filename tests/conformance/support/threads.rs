@@ -115,3 +115,14 @@ pub fn install_handler(signal: libc::c_int, handler: extern "C" fn(libc::c_int))
     let rc = unsafe { libc::sigaction(signal, &action, std::ptr::null_mut()) };
     assert_eq!(rc, 0, "sigaction: {}", io::Error::last_os_error());
 }
+
+/// Raises its flag when dropped, so threads that loop until the flag is up stop even when the
+/// thread that would raise it panics (inside `thread::scope`, a panic would otherwise wait for
+/// them forever).
+pub struct RaiseOnDrop<'a>(pub &'a std::sync::atomic::AtomicBool);
+
+impl Drop for RaiseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
