@@ -57,6 +57,15 @@ fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Raises the storm's stop flag when dropped, panicking or not.
+struct StopStorm<'a>(&'a AtomicBool);
+
+impl Drop for StopStorm<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Runs `f` on this thread while another thread sends it SIGUSR1 as fast as it can.
 fn under_storm<T>(f: impl FnOnce() -> T) -> (T, usize) {
     install_handler();
@@ -65,6 +74,8 @@ fn under_storm<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let stop = AtomicBool::new(false);
     let before = DELIVERED.load(Ordering::Relaxed);
     let value = thread::scope(|scope| {
+        // If `f` panics, the storm must still end, or the scope would wait for it forever.
+        let _stop = StopStorm(&stop);
         let stop = &stop;
         scope.spawn(move || {
             while !stop.load(Ordering::Relaxed) {

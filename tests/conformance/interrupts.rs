@@ -1,7 +1,7 @@
 //! Signals: an interrupted wait returns `Ok` with no events, and `Waker::wake` works from
 //! inside a signal handler.
 
-use crate::support::{install_handler, watchdog, BlockingThread, ThreadId, PATIENCE};
+use crate::support::{install_handler, watchdog, BlockingThread, RaiseOnDrop, ThreadId, PATIENCE};
 use pollio::{Poller, Waker};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Once, OnceLock};
@@ -34,8 +34,10 @@ fn interrupted<R>(wait: impl FnOnce() -> R) -> R {
             }
         })
     };
+    // Stops the signaller even if `wait` panics: it must not signal a thread that is gone.
+    let stop = RaiseOnDrop(&done);
     let result = wait();
-    done.store(true, Ordering::SeqCst);
+    drop(stop);
     signaller.join().expect("signalling thread");
     assert!(
         HANDLED.load(Ordering::SeqCst) > handled_before,
