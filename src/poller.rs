@@ -21,14 +21,15 @@ use std::time::Duration;
 /// [`modify`](Self::modify), [`register`](Self::register), [`reregister`](Self::reregister),
 /// [`deregister`](Self::deregister) and [`wait_timeout`](Self::wait_timeout).
 ///
-/// It cannot implement [`poll`](Self::poll), [`waker`](Self::waker) or
-/// [`registry`](Self::registry): they return an [`Event`], a [`Waker`] and a [`Registry`],
-/// which have no public constructors and are made only by pollio's own pollers. For any other
-/// type those three keep their defaults and return `Unsupported`.
+/// It cannot implement [`poll`](Self::poll), [`poll_into`](Self::poll_into),
+/// [`waker`](Self::waker) or [`registry`](Self::registry) on its own: they return or fill
+/// [`Event`]s, a [`Waker`] and a [`Registry`], which have no public constructors and are made
+/// only by pollio's own pollers. For any other type those four keep their defaults and return
+/// `Unsupported`, unless the type wraps an [`OsPoller`](crate::OsPoller) and hands them on.
 ///
 /// So code generic over `P: Poller` may call every method, but with a poller from outside
-/// pollio, `poll`, `waker` and `registry` always return `Unsupported`, and so do the
-/// registration methods it did not override. With [`OsPoller`](crate::OsPoller), everything
+/// pollio, `poll`, `poll_into`, `waker` and `registry` always return `Unsupported`, and so do
+/// the registration methods it did not override. With [`OsPoller`](crate::OsPoller), everything
 /// works:
 ///
 /// ```
