@@ -33,7 +33,8 @@
 //!   token and [`Interest::NONE`]: it is known to the kernel but asks for nothing. When an I/O
 //!   call says `WouldBlock`, the future stores its task's waker in the slot and arms the
 //!   registration with `reregister`, for exactly the directions that have a waiter. A socket
-//!   that never has to wait never costs a system call beyond its own I/O.
+//!   that never has to wait costs no system call beyond its I/O, its registration and its
+//!   deregistration.
 //! - **The loop.** Poll every task whose id is in the queue; then wait on the poller, blocking
 //!   only if no task is ready, and wake the stored wakers of each event's token.
 //!
@@ -174,7 +175,7 @@ async fn accept_loop(listener: TcpListener, runtime: Runtime) {
     loop {
         match listener.accept().await {
             Ok(stream) => runtime.spawn(echo(stream)),
-            // A connection that died in the backlog, or one that could not be registered.
+            // A connection that died in the backlog, or a signal: try the next one.
             Err(e) if is_transient_accept_error(&e) => continue,
             Err(e) => {
                 // Out of fds or memory. The listener is still readable, so looping would not
@@ -293,7 +294,9 @@ impl Runtime {
             let future = task.future.take()?;
             Some((future, task.waker.clone()))
         });
-        // Already finished, or a duplicate id in this batch for a task polled just now.
+        // The task finished: a wake can come after the end. (A finished task's id is reused
+        // by the next spawn, so a late wake may also poll a newer task once for nothing:
+        // futures allow spurious polls.)
         let Some((mut future, waker)) = taken else {
             return;
         };

@@ -353,11 +353,12 @@ impl PerThread {
     /// Moves this thread to the back of the line for the listener's next exclusive wake.
     ///
     /// An exclusive wake does not take turns: it goes to the first poller, in the order the
-    /// listener was added to them, that has a thread waiting in it. In a burst of connects
-    /// every thread is waiting each time, so without this the first thread would accept them
-    /// all and serve them alone. Deleting the listener from this poller and adding it again
-    /// puts this poller last in that order. (An exclusive registration cannot be modified,
-    /// only deleted and added again.)
+    /// listener was added to them, that has a thread waiting in it. When connections arrive
+    /// apart, every thread is waiting each time, so without this the first thread would
+    /// accept them all and serve them alone. Deleting the listener from this poller and adding
+    /// it again puts this poller last in that order. (An exclusive registration cannot be
+    /// modified, only deleted and added again. kqueue has no exclusive wake: every thread
+    /// wakes, and the ones that come too late find nothing to accept.)
     fn go_last(&self, poller: &OsPoller) -> io::Result<()> {
         poller.deregister(self.listener.as_fd())?;
         let exclusive = Registration::from_token(LISTENER).with_exclusive(true);
