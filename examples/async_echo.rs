@@ -283,9 +283,11 @@ impl Runtime {
             // Block only when no task is ready; otherwise just collect the events there are.
             let idle = queue.sleep_if_idle();
             let timeout = if idle { None } else { Some(Duration::ZERO) };
-            let waited = reactor.wait(&mut events, timeout);
+            let waited = reactor.poller.poll_into(&mut events, timeout);
+            // Awake before the events wake their tasks: those wakes must not wake the poller.
             queue.wake_up();
             waited?;
+            reactor.dispatch(&events);
         }
     }
 
@@ -461,10 +463,9 @@ impl Reactor {
         self.poller.reregister(fd, registration(token, interest))
     }
 
-    /// Waits for events (at most `timeout`) and wakes the tasks waiting on their tokens.
-    fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
-        self.poller.poll_into(events, timeout)?;
-        for event in events.iter() {
+    /// Wakes the tasks waiting on the tokens of `events`.
+    fn dispatch(&self, events: &Events) {
+        for event in events {
             let Ok(token) = usize::try_from(event.token()) else {
                 continue;
             };
@@ -480,7 +481,6 @@ impl Reactor {
                 waker.wake();
             }
         }
-        Ok(())
     }
 }
 
