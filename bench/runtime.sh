@@ -13,10 +13,12 @@
 # Every round runs each configuration once, each round starting one configuration later than
 # the one before, so that a slow spell of a shared machine does not always fall on the same
 # server. At the end it prints a markdown table: per configuration the median over rounds of
-# requests/s (with its min-max) and of the p99 round trip, and for the mt shapes the median of
-# the per-round ratio of requests/s to the same shape at the first of THREADS (1 by default)
-# in the same round. Progress goes to stderr, the table to stdout. A run that fails (a wrong
-# echo, a stuck server) stops the script with its output.
+# requests/s (with its min-max), of the p99 round trip, of the server threads' CPU time per
+# request, and of the time the server's threads (summed) and the client thread were ready to
+# run but waited for a CPU, in percent of the run (the last three from Linux's schedstat); and
+# for the mt shapes the median of the per-round ratio of requests/s to the same shape at the
+# first of THREADS (1 by default) in the same round. Progress goes to stderr, the table to
+# stdout. A run that fails (a wrong echo, a stuck server) stops the script with its output.
 #
 # Environment (defaults in brackets):
 #   CLIENTS      connections per run [64]
@@ -58,6 +60,13 @@ done
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 
+# The value of `name=value` in the run's result line, or "n/a".
+field() {
+    local value
+    value=$(grep -oE "(^| )$1=[0-9.]+" <<<"$line" | cut -d= -f2)
+    echo "${value:-n/a}"
+}
+
 count=${#configs[@]}
 for ((round = 1; round <= ROUNDS; round++)); do
     for ((i = 0; i < count; i++)); do
@@ -69,22 +78,38 @@ for ((round = 1; round <= ROUNDS; round++)); do
             exit 1
         fi
         line=$(grep '^result:' <<<"$out")
-        rps=$(sed -E 's/.* requests_per_sec=([0-9.]+).*/\1/' <<<"$line")
-        p99=$(sed -E 's/.* p99_us=([0-9.]+).*/\1/' <<<"$line")
-        printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$threads" "$rps" "$p99" >>"$results"
-        echo "round $round/$ROUNDS: $name, $threads thread(s): $rps requests/s, p99 $p99 µs" >&2
+        rps=$(field requests_per_sec)
+        p99=$(field p99_us)
+        cpu=$(field server_cpu_us_per_request)
+        server_wait=$(field server_cpu_wait_pct)
+        client_wait=$(field client_cpu_wait_pct)
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$threads" "$rps" "$p99" \
+            "$cpu" "$server_wait" "$client_wait" >>"$results"
+        echo "round $round/$ROUNDS: $name, $threads thread(s): $rps requests/s, p99 $p99 µs," \
+            "server CPU $cpu µs/request, waiting for a CPU: server $server_wait%, client $client_wait%" >&2
     done
 done
 if [ -n "${RAW:-}" ]; then
-    { printf 'round\tserver\tthreads\trequests_per_sec\tp99_us\n'; cat "$results"; } >"$RAW"
+    {
+        printf 'round\tserver\tthreads\trequests_per_sec\tp99_us\tserver_cpu_us_per_request'
+        printf '\tserver_cpu_wait_pct\tclient_cpu_wait_pct\n'
+        cat "$results"
+    } >"$RAW"
 fi
 
-# The median of the numbers on stdin, one per line.
+# The median of the numbers on stdin, one per line ("n/a" if there are none).
 median() {
-    sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# Column $3 (4: requests/s, 5: p99) of the runs of server $1 with $2 threads.
+# A number with $2 decimals, or "n/a" as it is.
+number() {
+    if [ "$1" = n/a ]; then echo n/a; else printf "%.${2}f" "$1"; fi
+}
+
+# Column $3 (4: requests/s, 5: p99, 6: server CPU, 7 and 8: server's and client's wait for a
+# CPU) of the runs of server $1 with $2 threads.
 values() {
     awk -F'\t' -v name="$1" -v threads="$2" -v col="$3" '$2 == name && $3 == threads { print $col }' "$results"
 }
@@ -100,8 +125,8 @@ ratios() {
 echo
 echo "$CLIENTS connections, $RUN_SECONDS s per run, $ROUNDS rounds; $(nproc) CPUs, Linux $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
 echo
-echo "| server | threads | requests/s (median) | min–max | p99 µs (median) | requests/s ÷ $base_label, median of rounds |"
-echo "|---|--:|--:|--:|--:|--:|"
+echo "| server | threads | requests/s (median) | min–max | p99 µs (median) | server CPU µs per request (median) | waiting for a CPU, % of the run: server / client (median) | requests/s ÷ $base_label, median of rounds |"
+echo "|---|--:|--:|--:|--:|--:|--:|--:|"
 rows=("echo|1" "async_echo|1")
 for shape in per-thread shared; do
     for t in "${thread_counts[@]}"; do
@@ -114,10 +139,14 @@ for row in "${rows[@]}"; do
     low=$(values "$name" "$threads" 4 | sort -g | head -n1)
     high=$(values "$name" "$threads" 4 | sort -g | tail -n1)
     p99=$(values "$name" "$threads" 5 | median)
+    cpu=$(values "$name" "$threads" 6 | median)
+    server_wait=$(values "$name" "$threads" 7 | median)
+    client_wait=$(values "$name" "$threads" 8 | median)
     ratio="–"
     if [[ $name == mt_echo* && $threads != "$base" ]]; then
-        ratio=$(ratios "$name" "$threads" | median)
-        ratio=$(printf '%.2f' "$ratio")
+        ratio=$(number "$(ratios "$name" "$threads" | median)" 2)
     fi
-    printf '| %s | %s | %.0f | %.0f–%.0f | %.0f | %s |\n' "$name" "$threads" "$rps" "$low" "$high" "$p99" "$ratio"
+    printf '| %s | %s | %.0f | %.0f–%.0f | %.0f | %s | %s / %s | %s |\n' "$name" "$threads" "$rps" \
+        "$low" "$high" "$p99" "$(number "$cpu" 2)" "$(number "$server_wait" 0)" \
+        "$(number "$client_wait" 0)" "$ratio"
 done

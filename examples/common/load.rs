@@ -158,10 +158,15 @@ struct Report {
     elapsed: Duration,
     /// Round trips of the completed requests, in nanoseconds.
     latencies: Vec<u64>,
+    /// The clients' and the server's CPU times over `elapsed`, where the system tells them.
+    cpu: Option<(CpuTimes, CpuTimes)>,
 }
 
 impl Report {
-    /// Two lines for people, then one for scripts (`bench/runtime.sh` reads it).
+    /// Two lines for people, then one for scripts (`bench/runtime.sh` reads it), which also
+    /// has the CPU times on Linux: the server's threads' time on a CPU per request, and the
+    /// time the server's threads (summed) and the clients' thread were ready to run but
+    /// waited for a CPU, in percent of the run.
     fn print(mut self, config: LoadConfig) {
         self.latencies.sort_unstable();
         let requests = self.latencies.len();
@@ -174,11 +179,73 @@ impl Report {
             config.clients,
         );
         println!("round-trip latency: p50 {p50:.1} µs, p99 {p99:.1} µs");
+        let mut cpu = String::new();
+        if let Some((clients, server)) = self.cpu {
+            let per_request = server.running as f64 / 1e3 / requests.max(1) as f64;
+            let percent = |nanos: u64| nanos as f64 / 1e9 / seconds * 100.0;
+            cpu = format!(
+                " server_cpu_us_per_request={per_request:.2} server_cpu_wait_pct={:.0} \
+                 client_cpu_wait_pct={:.0}",
+                percent(server.waiting),
+                percent(clients.waiting),
+            );
+        }
         println!(
             "result: clients={} seconds={seconds:.3} requests={requests} \
-             requests_per_sec={per_second:.0} p50_us={p50:.1} p99_us={p99:.1}",
+             requests_per_sec={per_second:.0} p50_us={p50:.1} p99_us={p99:.1}{cpu}",
             config.clients,
         );
+    }
+}
+
+/// How long threads ran on a CPU, and how long they were ready to run but waited for one, in
+/// nanoseconds (Linux's `/proc/<pid>/task/<tid>/schedstat`). On a machine shared with other
+/// work, the waiting says how much of a run's time went to someone else.
+#[derive(Clone, Copy, Default)]
+struct CpuTimes {
+    running: u64,
+    waiting: u64,
+}
+
+impl CpuTimes {
+    /// The calling thread's times (the clients'), and the sum of the times of this process's
+    /// other threads (the server's); `None` where there is no schedstat to read.
+    fn sample() -> Option<(CpuTimes, CpuTimes)> {
+        // "<pid>/task/<tid>": the calling thread's own entry.
+        let own = std::fs::read_link("/proc/thread-self").ok()?;
+        let own = own.file_name()?;
+        let (mut clients, mut server) = (CpuTimes::default(), CpuTimes::default());
+        for task in std::fs::read_dir("/proc/self/task").ok()? {
+            let Ok(task) = task else { continue };
+            // A thread that ended meanwhile has no file any more: it is no longer counted.
+            let Some(times) = CpuTimes::read(&task.path().join("schedstat")) else {
+                continue;
+            };
+            let sum = if task.file_name() == own {
+                &mut clients
+            } else {
+                &mut server
+            };
+            sum.running += times.running;
+            sum.waiting += times.waiting;
+        }
+        Some((clients, server))
+    }
+
+    fn read(path: &std::path::Path) -> Option<CpuTimes> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let mut fields = text.split_whitespace().map(str::parse::<u64>);
+        Some(CpuTimes {
+            running: fields.next()?.ok()?,
+            waiting: fields.next()?.ok()?,
+        })
+    }
+
+    fn since(self, earlier: CpuTimes) -> CpuTimes {
+        CpuTimes {
+            running: self.running.saturating_sub(earlier.running),
+            waiting: self.waiting.saturating_sub(earlier.waiting),
+        }
     }
 }
 
@@ -213,6 +280,7 @@ fn run_clients(addr: SocketAddr, config: LoadConfig) -> Result<Report, String> {
     let mut latencies = Vec::with_capacity(1 << 20);
 
     // The clock starts once every connection is up, so connecting is not counted.
+    let cpu_at_start = CpuTimes::sample();
     let start = Instant::now();
     let deadline = start + config.duration;
     for client in &mut clients {
@@ -236,8 +304,18 @@ fn run_clients(addr: SocketAddr, config: LoadConfig) -> Result<Report, String> {
     }
     // Requests still in flight at the deadline are not counted.
     let elapsed = start.elapsed();
+    let cpu = match (cpu_at_start, CpuTimes::sample()) {
+        (Some((clients, server)), Some((clients_now, server_now))) => {
+            Some((clients_now.since(clients), server_now.since(server)))
+        }
+        _ => None,
+    };
     drain(&mut poller, &registry, &mut clients)?;
-    Ok(Report { elapsed, latencies })
+    Ok(Report {
+        elapsed,
+        latencies,
+        cpu,
+    })
 }
 
 /// Waits for the echo of every request still in flight, starting no new one. A server that
