@@ -24,9 +24,10 @@
 //! other thread sees it until the thread that handles it re-arms it with `modify`. One
 //! connection is so handled by one thread at a time, while any idle thread can take the next
 //! event of any connection. Connections live in a table indexed by their token, one `Mutex`
-//! per slot, which oneshot keeps uncontended: only the one thread handling the connection's
-//! event takes it. The listener is oneshot too: the thread that gets its event accepts every
-//! queued connection, then re-arms it.
+//! per slot, taken by the thread that handles the connection's event. Oneshot means no other
+//! thread wants it, except one that gets the connection's next event before the re-arm, which
+//! is made under the lock, has returned. The listener is oneshot too: the thread that gets its
+//! event accepts every queued connection, then re-arms it.
 //!
 //! Both shapes read once per event and echo; a reply the socket does not take at once is kept
 //! and the connection waits for writability until it is sent. `WouldBlock`, end of stream and
