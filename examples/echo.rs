@@ -20,12 +20,17 @@
 //! cargo run --release --example echo -- --clients 64 --seconds 3  # serve and measure
 //! ```
 //!
-//! With `--clients N` a client thread opens N connections to the server (driven by a second
-//! pollio poller). Each connection sends a 64-byte request, waits for the whole echo, checks
-//! it byte for byte, records the round trip and sends the next one. After `--seconds S` the
-//! run stops and prints requests per second and the p50 / p99 round-trip latency. A wrong
-//! echo, or any client error, fails the run with a non-zero exit status.
+//! With `--clients N` the load generator of `examples/common/load.rs` opens N connections to
+//! the server (driven by a second pollio poller). Each connection sends a 64-byte request,
+//! waits for the whole echo, checks it byte for byte, records the round trip and sends the next
+//! one. After `--seconds S` the run stops and prints requests per second and the p50 / p99
+//! round-trip latency, then the same as one `result: ...` line for scripts. A wrong echo, any
+//! client error, or a server that stops answering fails the run with a non-zero exit status.
 
+#[path = "common/load.rs"]
+mod load;
+
+use load::LoadConfig;
 use pollio::{Event, EventKind, Interest, OsPoller, Poller, Registration, Registry, Waker};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -33,8 +38,6 @@ use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
 usage: echo [--clients N [--seconds S]]
@@ -42,12 +45,10 @@ usage: echo [--clients N [--seconds S]]
 Without options: serve on 127.0.0.1 (ephemeral port) until killed.
 
   --clients N   also run N client connections against the server, then print
-                requests per second and p50/p99 round-trip latency, and exit
+                requests per second and p50/p99 round-trip latency (and both
+                again as one `result:` line), and exit
   --seconds S   how long the clients run (default 3; decimals allowed)
   -h, --help    print this help";
-
-/// Size of one client request; small, so the run measures the poller, not bandwidth.
-const REQUEST_LEN: usize = 64;
 
 /// Size of the server's read buffer, shared by all connections.
 const READ_BUF_LEN: usize = 16 * 1024;
@@ -87,13 +88,7 @@ fn main() -> ExitCode {
 enum Command {
     Help,
     Serve,
-    Bench(BenchConfig),
-}
-
-#[derive(Debug, Clone, Copy)]
-struct BenchConfig {
-    clients: usize,
-    duration: Duration,
+    Bench(LoadConfig),
 }
 
 /// Parses the options by hand, to keep the crate free of extra dependencies.
@@ -104,40 +99,17 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
-            "--clients" => clients = Some(parse_clients(value_of(arg, args.next())?)?),
-            "--seconds" => seconds = Some(parse_seconds(value_of(arg, args.next())?)?),
+            "--clients" => {
+                clients = Some(load::parse_count(arg, load::value_of(arg, args.next())?)?)
+            }
+            "--seconds" => seconds = Some(load::parse_seconds(load::value_of(arg, args.next())?)?),
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
-    match (clients, seconds) {
-        (None, None) => Ok(Command::Serve),
-        (None, Some(_)) => Err("--seconds needs --clients".to_string()),
-        (Some(clients), seconds) => Ok(Command::Bench(BenchConfig {
-            clients,
-            duration: seconds.unwrap_or(Duration::from_secs(3)),
-        })),
-    }
-}
-
-fn value_of<'a>(option: &str, value: Option<&'a String>) -> Result<&'a str, String> {
-    value
-        .map(String::as_str)
-        .ok_or_else(|| format!("{option} needs a value"))
-}
-
-fn parse_clients(value: &str) -> Result<usize, String> {
-    match value.parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("--clients wants a positive integer, not `{value}`")),
-    }
-}
-
-fn parse_seconds(value: &str) -> Result<Duration, String> {
-    match value.parse::<f64>() {
-        // The upper bound keeps Duration::from_secs_f64 from panicking on absurd values.
-        Ok(s) if s > 0.0 && s <= 1e9 => Ok(Duration::from_secs_f64(s)),
-        _ => Err(format!("--seconds wants a positive number, not `{value}`")),
-    }
+    Ok(match LoadConfig::from_options(clients, seconds)? {
+        None => Command::Serve,
+        Some(config) => Command::Bench(config),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -152,60 +124,28 @@ fn serve_forever() -> Result<(), String> {
     server.run(&stop).map_err(|e| format!("server failed: {e}"))
 }
 
-fn serve_and_measure(config: BenchConfig) -> Result<(), String> {
+fn serve_and_measure(config: LoadConfig) -> Result<(), String> {
     let (mut server, addr) = start_server()?;
     println!("echo server listening on {addr}");
 
+    // The load generator stops the server when the run ends, however it ends: it sets the
+    // flag, then wakes the blocked wait so that the loop sees the flag.
     let stop = Arc::new(AtomicBool::new(false));
     let waker = server
         .waker()
         .map_err(|e| format!("cannot create a waker: {e}"))?;
-    let client_stop = StopServerOnDrop {
-        stop: Arc::clone(&stop),
-        waker,
-    };
-    let clients = thread::Builder::new()
-        .name("echo-clients".to_string())
-        .spawn(move || {
-            // Held for the whole run so the server stops however the clients end, even by a
-            // panic; otherwise the server would wait forever for events that never come.
-            let _stop_server = client_stop;
-            run_clients(addr, config)
-        })
-        .map_err(|e| format!("cannot start the client thread: {e}"))?;
-
-    let served = server.run(&stop);
-    let report = clients
-        .join()
-        .map_err(|_| "the client thread panicked".to_string())?;
-    served.map_err(|e| format!("server failed: {e}"))?;
-    let report = report?;
-    if report.latencies.is_empty() {
-        // Connections that never get an answer mean the server is stuck, not slow.
-        return Err(format!("no request completed in {:?}", config.duration));
-    }
-    report.print(config);
-    Ok(())
+    let server_stop = Arc::clone(&stop);
+    let serve = move || server.run(&server_stop).map_err(|e| e.to_string());
+    load::measure(addr, config, serve, move || {
+        // Release: pairs with the Acquire load in `Server::run`, which reads the flag after
+        // the wake ends its wait.
+        stop.store(true, Ordering::Release);
+        waker.wake()
+    })
 }
 
 fn start_server() -> Result<(Server, SocketAddr), String> {
     Server::bind().map_err(|e| format!("cannot start the server: {e}"))
-}
-
-/// Tells the server loop to stop when dropped: sets the flag, then wakes the blocked wait so
-/// it sees the flag.
-struct StopServerOnDrop {
-    stop: Arc<AtomicBool>,
-    waker: Waker,
-}
-
-impl Drop for StopServerOnDrop {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Err(e) = self.waker.wake() {
-            eprintln!("echo: cannot wake the server: {e}");
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -495,217 +435,5 @@ impl<T> Slab<T> {
         let value = self.slots.get_mut(key as usize)?.take()?;
         self.free.push(key);
         Some(value)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Clients
-// ---------------------------------------------------------------------------------------------
-
-/// What the clients measured.
-struct Report {
-    elapsed: Duration,
-    /// Round trips of the completed requests, in nanoseconds.
-    latencies: Vec<u64>,
-}
-
-impl Report {
-    fn print(mut self, config: BenchConfig) {
-        self.latencies.sort_unstable();
-        let requests = self.latencies.len();
-        let seconds = self.elapsed.as_secs_f64();
-        println!(
-            "{} clients, {:.2} s: {} requests, {:.0} requests/s",
-            config.clients,
-            seconds,
-            requests,
-            requests as f64 / seconds
-        );
-        println!(
-            "round-trip latency: p50 {:.1} µs, p99 {:.1} µs",
-            micros(percentile(&self.latencies, 50.0)),
-            micros(percentile(&self.latencies, 99.0)),
-        );
-    }
-}
-
-/// The nearest-rank percentile of sorted values (0 when there are none).
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn micros(nanos: u64) -> f64 {
-    nanos as f64 / 1_000.0
-}
-
-/// Runs `config.clients` connections against `addr` from this thread, on a poller of its own,
-/// for `config.duration`. Any wrong echo or connection error ends the run with an error:
-/// against a correct server on loopback neither happens.
-fn run_clients(addr: SocketAddr, config: BenchConfig) -> Result<Report, String> {
-    let mut poller = OsPoller::new().map_err(|e| format!("client poller: {e}"))?;
-    let registry = poller
-        .registry()
-        .map_err(|e| format!("client poller: {e}"))?;
-    let mut clients = connect_all(addr, config.clients, &registry)?;
-    // A first guess at the request count, so recording latencies rarely reallocates.
-    let mut latencies = Vec::with_capacity(1 << 20);
-
-    // The clock starts once every connection is up, so connecting is not counted.
-    let start = Instant::now();
-    let deadline = start + config.duration;
-    for client in &mut clients {
-        client.start_request(&registry)?;
-    }
-    loop {
-        let now = Instant::now();
-        if now >= deadline {
-            break;
-        }
-        let events = poller
-            .poll(Some(deadline - now))
-            .map_err(|e| format!("client poll: {e}"))?;
-        for event in events {
-            let client = clients
-                .get_mut(event.key() as usize)
-                .ok_or_else(|| format!("event for unknown client key {}", event.key()))?;
-            client.on_event(&registry, &mut latencies)?;
-        }
-    }
-    // Requests still in flight at the deadline are not counted.
-    Ok(Report {
-        elapsed: start.elapsed(),
-        latencies,
-    })
-}
-
-fn connect_all(addr: SocketAddr, count: usize, registry: &Registry) -> Result<Vec<Client>, String> {
-    let mut clients = Vec::with_capacity(count);
-    for id in 0..count {
-        let key = u32::try_from(id).map_err(|_| "too many clients".to_string())?;
-        // Blocking connects keep setup simple; on loopback they take microseconds.
-        let stream = TcpStream::connect(addr).map_err(|e| format!("client {id}: connect: {e}"))?;
-        configure(&stream).map_err(|e| format!("client {id}: {e}"))?;
-        registry
-            .register(stream.as_fd(), reading(key))
-            .map_err(|e| format!("client {id}: register: {e}"))?;
-        clients.push(Client {
-            key,
-            stream,
-            seq: 0,
-            request: [0; REQUEST_LEN],
-            echo: [0; REQUEST_LEN],
-            sent: 0,
-            received: 0,
-            registered_writable: false,
-            started: Instant::now(),
-        });
-    }
-    Ok(clients)
-}
-
-/// One client connection: one request in flight at a time.
-struct Client {
-    key: u32,
-    stream: TcpStream,
-    /// Number of the request in flight; it goes into the request bytes so every request
-    /// differs from the last and a stale or repeated echo cannot pass the check.
-    seq: u32,
-    request: [u8; REQUEST_LEN],
-    echo: [u8; REQUEST_LEN],
-    /// Bytes of `request` written so far.
-    sent: usize,
-    /// Bytes of `echo` read so far.
-    received: usize,
-    /// True while registered for writability (a request is partly sent), false while
-    /// registered for readability.
-    registered_writable: bool,
-    started: Instant,
-}
-
-impl Client {
-    /// Builds the next request and sends as much of it as the socket takes.
-    fn start_request(&mut self, registry: &Registry) -> Result<(), String> {
-        self.seq = self.seq.wrapping_add(1);
-        fill_request(&mut self.request, self.key, self.seq);
-        self.sent = 0;
-        self.received = 0;
-        self.started = Instant::now();
-        self.send(registry)
-    }
-
-    fn on_event(&mut self, registry: &Registry, latencies: &mut Vec<u64>) -> Result<(), String> {
-        if self.sent < REQUEST_LEN {
-            return self.send(registry);
-        }
-        self.receive(registry, latencies)
-    }
-
-    /// Writes the rest of the request. A request that does not fit at once (it always does
-    /// on loopback, but nothing promises it) waits for writability.
-    fn send(&mut self, registry: &Registry) -> Result<(), String> {
-        self.sent += write_some(&mut self.stream, &self.request[self.sent..])
-            .map_err(|e| self.error("send", e))?;
-        let want_writable = self.sent < REQUEST_LEN;
-        // In the common case the request went out in one go and the registration is already
-        // readable: no system call to change it.
-        if want_writable == self.registered_writable {
-            return Ok(());
-        }
-        let registration = if want_writable {
-            writing(self.key)
-        } else {
-            reading(self.key)
-        };
-        registry
-            .reregister(self.stream.as_fd(), registration)
-            .map_err(|e| self.error("modify", e))?;
-        self.registered_writable = want_writable;
-        Ok(())
-    }
-
-    /// Reads the echo; once it is complete, checks it, records the round trip and starts the
-    /// next request.
-    fn receive(&mut self, registry: &Registry, latencies: &mut Vec<u64>) -> Result<(), String> {
-        match self.stream.read(&mut self.echo[self.received..]) {
-            Ok(0) => return Err(self.error("receive", "the server closed the connection")),
-            Ok(n) => self.received += n,
-            Err(e) if is_retry(&e) => return Ok(()),
-            Err(e) => return Err(self.error("receive", e)),
-        }
-        if self.received < REQUEST_LEN {
-            return Ok(());
-        }
-        let round_trip = self.started.elapsed();
-        if let Some(i) = (0..REQUEST_LEN).find(|&i| self.echo[i] != self.request[i]) {
-            return Err(format!(
-                "wrong echo on client {} for request {}: byte {i} is {:#04x}, sent {:#04x}",
-                self.key, self.seq, self.echo[i], self.request[i]
-            ));
-        }
-        latencies.push(u64::try_from(round_trip.as_nanos()).unwrap_or(u64::MAX));
-        self.start_request(registry)
-    }
-
-    fn error(&self, what: &str, e: impl std::fmt::Display) -> String {
-        format!("client {}: {what}: {e}", self.key)
-    }
-}
-
-/// Fills a request with bytes that depend on the client and the request number, so an echo
-/// sent to the wrong connection or out of order is caught.
-fn fill_request(request: &mut [u8; REQUEST_LEN], key: u32, seq: u32) {
-    request[..4].copy_from_slice(&key.to_le_bytes());
-    request[4..8].copy_from_slice(&seq.to_le_bytes());
-    let mut x = (u64::from(key) << 32 | u64::from(seq)) ^ 0x9e37_79b9_7f4a_7c15;
-    for byte in &mut request[8..] {
-        // xorshift: cheap bytes that differ everywhere between requests.
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *byte = x as u8;
     }
 }
