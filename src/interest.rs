@@ -10,7 +10,9 @@ use std::ops::{BitOr, BitOrAssign};
 /// is not armed for readiness, until [`Poller::modify`](crate::Poller::modify) gives it an
 /// interest. A runtime can so register every source when it is created and arm it when a task
 /// first waits on it. epoll still reports a parked fd's hang-up and error (it always does);
-/// kqueue reports nothing for it.
+/// kqueue reports nothing for it. Park with [`Mode::Oneshot`](crate::Mode::Oneshot) (or edge)
+/// where that matters: a level-triggered parked socket that the peer resets is reported on every
+/// wait until it is armed or deleted.
 ///
 /// ```
 /// use pollio::Interest;
