@@ -377,6 +377,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod child_exit;
 mod event;
 mod events;
 mod interest;
@@ -385,11 +386,14 @@ mod poller;
 mod readiness;
 mod registration;
 mod registry;
+mod signal;
 mod sys;
 mod timeout;
+mod timer;
 mod waker;
 mod word;
 
+pub use child_exit::ChildExit;
 pub use event::{Event, EventKind, EventObject};
 pub use events::Events;
 pub use interest::{Interest, Mode};
@@ -398,6 +402,8 @@ pub use poller::Poller;
 pub use readiness::Readiness;
 pub use registration::Registration;
 pub use registry::Registry;
+pub use signal::Signal;
+pub use timer::Timer;
 pub use waker::Waker;
 
 /// Every public type is `Send + Sync`, checked at compile time.
