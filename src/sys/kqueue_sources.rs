@@ -26,7 +26,7 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Applies one change to the queue; its failure is the call's errno (no event list to hold
@@ -107,6 +107,11 @@ pub(crate) struct TimerSource {
     kq: RawFd,
     ident: libc::uintptr_t,
     word: u64,
+    /// Whether the knote was last added periodic: not every kernel changes `EV_ONESHOT` on a
+    /// knote it holds, so switching between one-shot and periodic deletes the knote first.
+    /// Relaxed: sets of one timer from several threads race in the kernel anyway, and the
+    /// last one wins; this flag orders nothing else.
+    periodic: AtomicBool,
 }
 
 impl TimerSource {
@@ -117,6 +122,7 @@ impl TimerSource {
             kq: selector.as_raw_fd(),
             ident: next_timer_ident(),
             word,
+            periodic: AtomicBool::new(false),
         })
     }
 
@@ -132,6 +138,9 @@ impl TimerSource {
             None => (after, libc::EV_ADD | libc::EV_ONESHOT),
         };
         let flags = flags as Flags;
+        if self.periodic.swap(period.is_some(), Ordering::Relaxed) != period.is_some() {
+            delete(self.kq, self.ident, libc::EVFILT_TIMER);
+        }
         let (fflags, data) = timer_data(duration, true);
         match change(
             self.kq,
