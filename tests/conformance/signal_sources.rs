@@ -2,8 +2,8 @@
 //! signal state put back afterwards.
 //!
 //! Signal state belongs to the whole process, so these tests hold one lock while they run,
-//! use `SIGUSR2` (and on Linux a real-time signal), which nothing else in this binary uses
-//! (`interrupts.rs` uses `SIGUSR1`), and send the signal to their own thread (`raise`): on
+//! use `SIGALRM` (and on Linux a real-time signal), which nothing else in this binary uses
+//! (`interrupts.rs` handles `SIGUSR1` and `SIGUSR2`), and send the signal to their own thread (`raise`): on
 //! Linux a source's signal must be blocked in every thread, and the test harness's other
 //! threads do not block it.
 
@@ -13,7 +13,8 @@ use std::io;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-const SIGNAL: libc::c_int = libc::SIGUSR2;
+/// Its default action ends the process, so a source that let it through would be noticed.
+const SIGNAL: libc::c_int = libc::SIGALRM;
 
 /// Held by every test here: they change process-wide state.
 fn serialized() -> MutexGuard<'static, ()> {
@@ -131,7 +132,7 @@ pub fn two_sources_both_report<P: Poller>() {
 pub fn the_last_drop_restores_the_signal_state<P: Poller>() {
     let _serial = serialized();
     let before = signal_state(SIGNAL);
-    assert_eq!(before, (false, true), "the test expects SIGUSR2 untouched");
+    assert_eq!(before, (false, true), "the test expects SIGALRM untouched");
     let poller = P::new().expect("new");
     let first = poller.signal(SIGNAL, Registration::client(1)).expect("first");
     let second = poller.signal(SIGNAL, Registration::client(2)).expect("second");
