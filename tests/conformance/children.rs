@@ -43,7 +43,9 @@ fn next_tokens<P: Poller>(poller: &P) -> Vec<u64> {
     while events.is_empty() {
         let left = deadline.saturating_duration_since(Instant::now());
         assert!(!left.is_zero(), "no child event in {PATIENCE:?}");
-        poller.poll_into(&mut events, Some(left)).expect("poll_into");
+        poller
+            .poll_into(&mut events, Some(left))
+            .expect("poll_into");
     }
     events.iter().map(|event| event.token()).collect()
 }
@@ -69,7 +71,10 @@ pub fn exit_after_registration<P: Poller>() {
     assert_quiet_for(&poller, Duration::from_millis(20));
     drop(child.stdin.take()); // cat sees end of input and exits
     assert_eq!(next_tokens(&poller), [token]);
-    let status = child.try_wait().expect("try_wait").expect("exited, not reaped");
+    let status = child
+        .try_wait()
+        .expect("try_wait")
+        .expect("exited, not reaped");
     assert!(status.success(), "{status:?}");
 }
 
@@ -128,7 +133,10 @@ pub fn registration_from_another_thread<P: Poller>() {
             .poll_into(&mut events, Some(PATIENCE))
             .expect("poll_into");
     }
-    assert_eq!((events[0].kind(), events[0].key()), (pollio::EventKind::Server, 77));
+    assert_eq!(
+        (events[0].kind(), events[0].key()),
+        (pollio::EventKind::Server, 77)
+    );
     let _exit = other.join().expect("thread").expect("pid_exit");
     assert!(child.wait().expect("wait").success());
 }

@@ -34,7 +34,10 @@ fn signal_state(signo: libc::c_int) -> (bool, bool) {
     // SAFETY: both out-parameters are zeroed values the calls fill; nothing is changed.
     unsafe {
         let mut mask: libc::sigset_t = std::mem::zeroed();
-        assert_eq!(libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut mask), 0);
+        assert_eq!(
+            libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut mask),
+            0
+        );
         let mut action: libc::sigaction = std::mem::zeroed();
         assert_eq!(libc::sigaction(signo, std::ptr::null(), &mut action), 0);
         (
@@ -51,7 +54,9 @@ fn delivered<P: Poller>(poller: &P, signal: &Signal) -> (u64, Vec<u64>) {
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         assert!(!left.is_zero(), "no signal event in {PATIENCE:?}");
-        poller.poll_into(&mut events, Some(left)).expect("poll_into");
+        poller
+            .poll_into(&mut events, Some(left))
+            .expect("poll_into");
         let tokens = events.iter().map(|event| event.token()).collect();
         let count: u64 = events
             .iter()
@@ -68,7 +73,9 @@ fn delivered<P: Poller>(poller: &P, signal: &Signal) -> (u64, Vec<u64>) {
 pub fn signal_is_an_event_with_a_count<P: Poller>() {
     let _serial = serialized();
     let poller = P::new().expect("new");
-    let signal = poller.signal(SIGNAL, Registration::client(9)).expect("signal");
+    let signal = poller
+        .signal(SIGNAL, Registration::client(9))
+        .expect("signal");
     assert_eq!(signal.number(), SIGNAL);
     for _ in 0..3 {
         raise(SIGNAL);
@@ -134,8 +141,12 @@ pub fn the_last_drop_restores_the_signal_state<P: Poller>() {
     let before = signal_state(SIGNAL);
     assert_eq!(before, (false, true), "the test expects SIGALRM untouched");
     let poller = P::new().expect("new");
-    let first = poller.signal(SIGNAL, Registration::client(1)).expect("first");
-    let second = poller.signal(SIGNAL, Registration::client(2)).expect("second");
+    let first = poller
+        .signal(SIGNAL, Registration::client(1))
+        .expect("first");
+    let second = poller
+        .signal(SIGNAL, Registration::client(2))
+        .expect("second");
     let during = if cfg!(target_os = "linux") {
         (true, true) // blocked, action unchanged
     } else {
@@ -167,7 +178,9 @@ pub fn realtime_deliveries_are_each_counted<P: Poller>() {
     let _serial = serialized();
     let signo = libc::SIGRTMIN() + 3;
     let poller = P::new().expect("new");
-    let signal = poller.signal(signo, Registration::client(4)).expect("signal");
+    let signal = poller
+        .signal(signo, Registration::client(4))
+        .expect("signal");
     for _ in 0..5 {
         raise(signo);
     }

@@ -44,7 +44,9 @@ fn fired_within<P: Poller>(poller: &P, timer: &Timer, window: Duration) -> u64 {
         if left.is_zero() {
             return count;
         }
-        poller.poll_into(&mut events, Some(left)).expect("poll_into");
+        poller
+            .poll_into(&mut events, Some(left))
+            .expect("poll_into");
         for event in &events {
             count += timer.expirations(event).expect("expirations");
         }
@@ -85,7 +87,9 @@ pub fn set_at_never_fires_early<P: Poller>() {
         }
     }
     let past = Instant::now().checked_sub(Duration::from_secs(1));
-    timer.set_at(past.unwrap_or_else(Instant::now)).expect("set_at");
+    timer
+        .set_at(past.unwrap_or_else(Instant::now))
+        .expect("set_at");
     assert_eq!(fired(&poller, &timer, &mut events), 1);
 }
 
@@ -128,7 +132,10 @@ pub fn periodic_counts_accumulate_across_a_late_wait<P: Poller>() {
     let count = fired(&poller, &timer, &mut events);
     let most = start.elapsed().as_nanos() / period.as_nanos();
     assert!(count >= 2, "only {count} expirations counted after 30 ms");
-    assert!(u128::from(count) <= most, "{count} expirations in {most} periods");
+    assert!(
+        u128::from(count) <= most,
+        "{count} expirations in {most} periods"
+    );
     // It keeps firing.
     assert!(fired(&poller, &timer, &mut events) >= 1);
     timer.cancel().expect("cancel");
@@ -139,18 +146,24 @@ pub fn rearm_replaces_the_expiry<P: Poller>() {
     let poller = P::new().expect("new");
     let timer = poller.timer(Registration::client(3)).expect("timer");
     let mut events = Events::new();
-    timer.set_after(Duration::from_secs(3600)).expect("set_after");
+    timer
+        .set_after(Duration::from_secs(3600))
+        .expect("set_after");
     let start = Instant::now();
     timer.set_after(Duration::from_millis(1)).expect("earlier");
     assert_eq!(fired(&poller, &timer, &mut events), 1);
     assert!(start.elapsed() < PATIENCE);
 
-    timer.set_after(Duration::from_millis(1)).expect("set_after");
+    timer
+        .set_after(Duration::from_millis(1))
+        .expect("set_after");
     timer.set_after(Duration::from_secs(3600)).expect("later");
     assert_eq!(fired_within(&poller, &timer, Duration::from_millis(30)), 0);
 
     timer.set_every(Duration::from_millis(1)).expect("periodic");
-    timer.set_after(Duration::from_millis(2)).expect("one-shot again");
+    timer
+        .set_after(Duration::from_millis(2))
+        .expect("one-shot again");
     let mut events = Events::new();
     assert!(fired(&poller, &timer, &mut events) >= 1);
     assert_eq!(fired_within(&poller, &timer, Duration::from_millis(30)), 0);
@@ -160,11 +173,15 @@ pub fn rearm_replaces_the_expiry<P: Poller>() {
 pub fn cancel_disarms<P: Poller>() {
     let poller = P::new().expect("new");
     let timer = poller.timer(Registration::client(4)).expect("timer");
-    timer.set_after(Duration::from_millis(5)).expect("set_after");
+    timer
+        .set_after(Duration::from_millis(5))
+        .expect("set_after");
     timer.cancel().expect("cancel");
     assert_eq!(fired_within(&poller, &timer, Duration::from_millis(30)), 0);
 
-    timer.set_every(Duration::from_millis(1)).expect("set_every");
+    timer
+        .set_every(Duration::from_millis(1))
+        .expect("set_every");
     let mut events = Events::new();
     assert!(fired(&poller, &timer, &mut events) >= 1);
     timer.cancel().expect("cancel periodic");
@@ -180,14 +197,19 @@ pub fn keys_and_tokens<P: Poller>() {
     let poller = P::new().expect("new");
     let token = 0x0123_4567_89ab_cdef;
     let keyed = poller.timer(Registration::server(11)).expect("keyed");
-    let tokened = poller.timer(Registration::from_token(token)).expect("tokened");
+    let tokened = poller
+        .timer(Registration::from_token(token))
+        .expect("tokened");
     keyed.set_after(Duration::from_millis(1)).expect("set");
     tokened.set_after(Duration::from_millis(1)).expect("set");
     let (mut key_seen, mut token_seen) = (false, false);
     let mut events = Events::new();
     let deadline = Instant::now() + PATIENCE;
     while !(key_seen && token_seen) {
-        assert!(Instant::now() < deadline, "key {key_seen}, token {token_seen}");
+        assert!(
+            Instant::now() < deadline,
+            "key {key_seen}, token {token_seen}"
+        );
         poller
             .poll_into(&mut events, Some(PATIENCE))
             .expect("poll_into");
@@ -214,7 +236,10 @@ pub fn timer_from_another_thread_wakes_a_wait<P: Poller>() {
     let mut events = Events::new();
     let deadline = Instant::now() + PATIENCE;
     while events.is_empty() {
-        assert!(Instant::now() < deadline, "no event from the other thread's timer");
+        assert!(
+            Instant::now() < deadline,
+            "no event from the other thread's timer"
+        );
         poller
             .poll_into(&mut events, Some(PATIENCE))
             .expect("poll_into");
@@ -228,7 +253,9 @@ pub fn timer_from_another_thread_wakes_a_wait<P: Poller>() {
 pub fn drop_deregisters<P: Poller>() {
     let poller = P::new().expect("new");
     let timer = poller.timer(Registration::client(8)).expect("timer");
-    timer.set_every(Duration::from_millis(1)).expect("set_every");
+    timer
+        .set_every(Duration::from_millis(1))
+        .expect("set_every");
     drop(timer);
     let mut events = Events::new();
     let deadline = Instant::now() + Duration::from_millis(30);
