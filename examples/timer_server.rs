@@ -98,14 +98,7 @@ fn serve(shutdown_after: Option<Duration>) -> io::Result<()> {
                 TICK => ticks += tick.expirations(event)?,
                 INTERRUPT if deliveries(&interrupt, event)? => break 'serve "SIGINT",
                 TERMINATE if deliveries(&terminate, event)? => break 'serve "SIGTERM",
-                SELF_TERM if self_term.expirations(event)? > 0 => {
-                    // SAFETY: kill with our own pid and a valid signal number; SIGTERM is
-                    // blocked (Linux) or ignored (kqueue) while `terminate` exists, so it
-                    // arrives as an event, not as the default action.
-                    if unsafe { libc::kill(libc::getpid(), libc::SIGTERM) } != 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                }
+                SELF_TERM if self_term.expirations(event)? > 0 => terminate_self()?,
                 SELF_CLIENT => {
                     if let (Some((client, reply)), Some(after)) = (&mut self_client, shutdown_after)
                     {
@@ -135,6 +128,17 @@ fn serve(shutdown_after: Option<Duration>) -> io::Result<()> {
             served,
             self_client.map(|(_, reply)| reply),
         )?;
+    }
+    Ok(())
+}
+
+/// Sends this process `SIGTERM`, which arrives as an event of the `SIGTERM` source.
+fn terminate_self() -> io::Result<()> {
+    // SAFETY: kill with our own pid and a valid signal number; SIGTERM is blocked (Linux) or
+    // ignored (kqueue) while its source exists, so it arrives as an event, not as the default
+    // action.
+    if unsafe { libc::kill(libc::getpid(), libc::SIGTERM) } != 0 {
+        return Err(io::Error::last_os_error());
     }
     Ok(())
 }
