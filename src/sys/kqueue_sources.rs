@@ -3,7 +3,7 @@
 //! `kqueue.rs` knows nothing of them; each source adds and deletes its own knote.
 //!
 //! - Timers: `EVFILT_TIMER`, its ident a number from a process-wide counter (unique in every
-//!   queue, and never an fd, which lives in other filters anyway), `EV_ONESHOT` for a single
+//!   queue, and above every fd, signal and pid), `EV_ONESHOT` for a single
 //!   expiry. Nanoseconds (`NOTE_NSECONDS`) on macOS, iOS, FreeBSD and NetBSD; whole
 //!   milliseconds, rounded up, on OpenBSD and DragonFly, and on a NetBSD kernel that refuses
 //!   nanoseconds. Deadlines become relative timeouts when set: the absolute flags
@@ -57,10 +57,12 @@ fn delete(kq: RawFd, ident: libc::uintptr_t, filter: Filter) {
     let _ = change(kq, ident, filter, libc::EV_DELETE as Flags, 0, 0, 0);
 }
 
-/// A timer ident no other timer of any queue in the process has.
+/// A timer ident no other timer of any queue in the process has. They start at 2^32, above
+/// every fd, signal number and pid, so the wait path's folding of neighbouring events with the
+/// same ident and word (`kqueue.rs`) never joins a timer's event to another's.
 fn next_timer_ident() -> libc::uintptr_t {
     // Relaxed: only uniqueness matters, which every read-modify-write gives whatever the order.
-    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    static NEXT: AtomicUsize = AtomicUsize::new(1 << 32);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
