@@ -70,6 +70,16 @@
 //! # }
 //! ```
 //!
+//! # Timers, signals and child processes
+//!
+//! A [`Timer`], a [`Signal`] and a [`ChildExit`] are registrations like an fd's: made by
+//! [`Poller::timer`], [`Poller::signal`], [`Poller::child_exit`] and [`Poller::pid_exit`] (or
+//! the same methods of a [`Registry`]), their events carry the [`Registration`]'s key or
+//! token, and dropping one deregisters it. Each is one kernel object in the poller's own queue
+//! (a timerfd, signalfd or pidfd on Linux; an `EVFILT_TIMER`, `EVFILT_SIGNAL` or `EVFILT_PROC`
+//! knote on kqueue), so waiting stays one system call. Their pages list what differs between
+//! platforms; [`Signal`]'s says what a signal source changes in the process.
+//!
 //! # The server loop
 //!
 //! A loop waits, then handles each event: a listener's event means a connection to accept, a
@@ -420,6 +430,9 @@ const _: () = {
     send_sync::<Registration>();
     send_sync::<Registry>();
     send_sync::<Waker>();
+    send_sync::<Timer>();
+    send_sync::<Signal>();
+    send_sync::<ChildExit>();
 };
 
 /// The README's examples, compiled as doctests so they stay true to the code.
