@@ -25,8 +25,7 @@ pub(crate) enum Expiry {
 /// A timer never fires early: it counts on the monotonic clock of [`Instant`], to the
 /// nanosecond on Linux (a timerfd on `CLOCK_MONOTONIC`), macOS, iOS, FreeBSD and NetBSD
 /// (`EVFILT_TIMER` with `NOTE_NSECONDS`), and in whole milliseconds, rounded up, on OpenBSD
-/// and DragonFly. Like every wait, it can fire late: on Linux by up to the thread's timer
-/// slack (50 µs by default, `prctl(PR_SET_TIMERSLACK)`), and more on a busy machine.
+/// and DragonFly. Like every wait, it can fire late on a busy machine.
 ///
 /// Each expiry makes one event; the expirations of a periodic timer that elapse before the
 /// loop gets to the event are counted, not lost: [`expirations`](Self::expirations) says how
