@@ -70,6 +70,16 @@
 //! # }
 //! ```
 //!
+//! # Timers, signals and child processes
+//!
+//! A [`Timer`], a [`Signal`] and a [`ChildExit`] are registrations like an fd's: made by
+//! [`Poller::timer`], [`Poller::signal`], [`Poller::child_exit`] and [`Poller::pid_exit`] (or
+//! the same methods of a [`Registry`]), their events carry the [`Registration`]'s key or
+//! token, and dropping one deregisters it. Each is one kernel object in the poller's own queue
+//! (a timerfd, signalfd or pidfd on Linux; an `EVFILT_TIMER`, `EVFILT_SIGNAL` or `EVFILT_PROC`
+//! knote on kqueue), so waiting stays one system call. Their pages list what differs between
+//! platforms; [`Signal`]'s says what a signal source changes in the process.
+//!
 //! # The server loop
 //!
 //! A loop waits, then handles each event: a listener's event means a connection to accept, a
@@ -377,6 +387,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod child_exit;
 mod event;
 mod events;
 mod interest;
@@ -385,11 +396,14 @@ mod poller;
 mod readiness;
 mod registration;
 mod registry;
+mod signal;
 mod sys;
 mod timeout;
+mod timer;
 mod waker;
 mod word;
 
+pub use child_exit::ChildExit;
 pub use event::{Event, EventKind, EventObject};
 pub use events::Events;
 pub use interest::{Interest, Mode};
@@ -398,6 +412,8 @@ pub use poller::Poller;
 pub use readiness::Readiness;
 pub use registration::Registration;
 pub use registry::Registry;
+pub use signal::Signal;
+pub use timer::Timer;
 pub use waker::Waker;
 
 /// Every public type is `Send + Sync`, checked at compile time.
@@ -414,6 +430,9 @@ const _: () = {
     send_sync::<Registration>();
     send_sync::<Registry>();
     send_sync::<Waker>();
+    send_sync::<Timer>();
+    send_sync::<Signal>();
+    send_sync::<ChildExit>();
 };
 
 /// The README's examples, compiled as doctests so they stay true to the code.

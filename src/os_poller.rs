@@ -4,8 +4,10 @@ use crate::events::{event_buffer, out_of_memory};
 use crate::registry::Shared;
 use crate::timeout::Timeout;
 use crate::{sys, Event, EventObject, Events, Poller, Registration, Registry, Waker};
+use crate::{ChildExit, Signal, Timer};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::process::Child;
 use std::time::Duration;
 
 /// The platform's poller: epoll on Linux, kqueue on macOS, iOS and the BSDs.
@@ -143,6 +145,22 @@ impl Poller for OsPoller {
 
     fn registry(&self) -> io::Result<Registry> {
         Ok(self.registry.clone())
+    }
+
+    fn timer(&self, registration: Registration) -> io::Result<Timer> {
+        self.registry.timer(registration)
+    }
+
+    fn signal(&self, signo: i32, registration: Registration) -> io::Result<Signal> {
+        self.registry.signal(signo, registration)
+    }
+
+    fn child_exit(&self, child: &Child, registration: Registration) -> io::Result<ChildExit> {
+        self.registry.child_exit(child, registration)
+    }
+
+    fn pid_exit(&self, pid: u32, registration: Registration) -> io::Result<ChildExit> {
+        self.registry.pid_exit(pid, registration)
     }
 }
 

@@ -1,9 +1,10 @@
 //! The `Poller` trait: the seed API and its extensions.
 
 use crate::timeout::Timeout;
-use crate::{Event, EventObject, Events, Registration, Registry, Waker};
+use crate::{ChildExit, Event, EventObject, Events, Registration, Registry, Signal, Timer, Waker};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::process::Child;
 use std::time::Duration;
 
 /// Platform-agnostic interface for registering file descriptors and waiting for readiness.
@@ -358,6 +359,48 @@ pub trait Poller {
     /// by default: only pollio's own pollers can make a [`Registry`].
     fn registry(&self) -> io::Result<Registry> {
         Err(unsupported("registry"))
+    }
+
+    /// A new, unarmed [`Timer`] whose events carry `registration`'s key or token; see
+    /// [`Timer`] for how it fires and counts.
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::timer`]. [`Unsupported`](io::ErrorKind::Unsupported) by default.
+    fn timer(&self, registration: Registration) -> io::Result<Timer> {
+        let _ = registration;
+        Err(unsupported("timer"))
+    }
+
+    /// A source of events for signal `signo`; see [`Signal`] for what it changes in the
+    /// process.
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::signal`]. [`Unsupported`](io::ErrorKind::Unsupported) by default.
+    fn signal(&self, signo: i32, registration: Registration) -> io::Result<Signal> {
+        let _ = (signo, registration);
+        Err(unsupported("signal"))
+    }
+
+    /// An event when `child` exits; see [`ChildExit`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::child_exit`]. [`Unsupported`](io::ErrorKind::Unsupported) by default.
+    fn child_exit(&self, child: &Child, registration: Registration) -> io::Result<ChildExit> {
+        let _ = (child, registration);
+        Err(unsupported("child_exit"))
+    }
+
+    /// An event when the process `pid` exits; see [`ChildExit`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Registry::pid_exit`]. [`Unsupported`](io::ErrorKind::Unsupported) by default.
+    fn pid_exit(&self, pid: u32, registration: Registration) -> io::Result<ChildExit> {
+        let _ = (pid, registration);
+        Err(unsupported("pid_exit"))
     }
 }
 

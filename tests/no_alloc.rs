@@ -225,3 +225,51 @@ fn the_counter_sees_allocations() {
     assert_eq!(v.len(), 64);
     assert!(calls >= 1);
 }
+
+/// Timers and signal sources add nothing to that: setting, cancelling, firing, waiting and
+/// reading counts allocate nothing once the sources exist.
+#[test]
+#[cfg_attr(miri, ignore = "Miri has no timerfd or signalfd")]
+fn timer_and_signal_sources_do_not_allocate() {
+    use pollio::Events;
+    let poller = OsPoller::new().unwrap();
+    let timer = poller.timer(Registration::client(1)).unwrap();
+    // SIGURG: its default action ignores it, so nothing is lost if the test goes wrong.
+    let signal = poller
+        .signal(libc::SIGURG, Registration::client(2))
+        .unwrap();
+    let mut events = Events::new();
+    let rounds = ROUNDS / 10;
+    let (calls, fired) = allocations_during(|| {
+        let mut fired = 0;
+        for _ in 0..rounds {
+            timer.set_after(Duration::from_secs(60)).unwrap();
+            timer.cancel().unwrap();
+            timer.set_after(Duration::ZERO).unwrap();
+            // SAFETY: raise takes a signal number; the source blocks (Linux) or ignores
+            // (kqueue) it.
+            assert_eq!(unsafe { libc::raise(libc::SIGURG) }, 0);
+            let mut seen = (0, 0);
+            for _ in 0..100 {
+                if seen.0 > 0 && seen.1 > 0 {
+                    break;
+                }
+                poller
+                    .poll_into(&mut events, Some(Duration::from_secs(5)))
+                    .unwrap();
+                for event in &events {
+                    match event.key() {
+                        1 => seen.0 += timer.expirations(event).unwrap(),
+                        _ => seen.1 += signal.deliveries(event).unwrap(),
+                    }
+                }
+            }
+            if seen.0 > 0 && seen.1 > 0 {
+                fired += 1;
+            }
+        }
+        fired
+    });
+    assert_eq!(fired, rounds);
+    assert_eq!(calls, 0, "{calls} allocations in {rounds} rounds");
+}

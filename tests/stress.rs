@@ -17,10 +17,13 @@
 //! | `wake_after_push_is_never_skipped` | 2 s | 60 s | not run |
 //! | `small_buffer_delivers_every_ready_fd` | 1,000 fds, capacity 16 | 5,000 fds, capacity 16 | 100 fds, capacity 16 |
 //! | `pollers_leak_no_descriptor` | 1,000 pollers | 10,000 pollers | not run |
+//! | `many_live_timers_fire_once_each` | 10,000 timers | 50,000 timers | not run |
+//! | `signal_storm_through_a_source` | 20,000 signals | 200,000 signals | not run |
 //!
 //! Miri's epoll accepts edge-triggered registrations only, so under Miri every registration
 //! here is edge-triggered, and `pollers_leak_no_descriptor`, which counts descriptors in
-//! /proc (the interpreter's, under Miri), does not run.
+//! /proc (the interpreter's, under Miri), does not run, nor do the timer and signal source
+//! tests (Miri has no timerfd and no signals).
 //!
 //! The random tests print their seed; `POLLIO_STRESS_SEED=n` replays one. The tests in this
 //! binary run one at a time: they count the process's descriptors and share two cores.
@@ -30,7 +33,7 @@
 #[path = "conformance/support/fds.rs"]
 mod fds;
 
-use pollio::{EventKind, Interest, Mode, OsPoller, Poller, Registration, Registry};
+use pollio::{EventKind, Events, Interest, Mode, OsPoller, Poller, Registration, Registry, Timer};
 use std::collections::HashSet;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
@@ -605,4 +608,158 @@ fn pollers_leak_no_descriptor() {
         }
     }
     assert_eq!(open_fds(), before, "descriptors leaked");
+}
+
+/// Many live timers: each fires once, never before its deadline, with its own key; then half
+/// are set again and half cancelled, and only the ones set again fire.
+#[test]
+#[cfg_attr(miri, ignore = "Miri has no timerfd")]
+fn many_live_timers_fire_once_each() {
+    let _serial = serial();
+    let n = size(0, 10_000, 50_000);
+    fds::raise_fd_limit((n + 256) as libc::rlim_t);
+    let poller = OsPoller::new().unwrap();
+    let timers: Vec<Timer> = (0..n)
+        .map(|i| poller.timer(Registration::client(i as u32)).unwrap())
+        .collect();
+    let start = Instant::now();
+    // Deadlines spread over 50 ms, so events come in many waits.
+    let deadline = |i: usize| start + Duration::from_micros((i % 500) as u64 * 100);
+    for (i, timer) in timers.iter().enumerate() {
+        timer.set_at(deadline(i)).unwrap();
+    }
+    let mut seen = vec![false; n];
+    collect(&poller, &timers, &mut seen, n, |i| {
+        let now = Instant::now();
+        assert!(
+            now >= deadline(i),
+            "timer {i} fired {:?} early",
+            deadline(i) - now
+        );
+    });
+
+    for (i, timer) in timers.iter().enumerate() {
+        if i % 2 == 0 {
+            timer.set_after(Duration::from_millis(1)).unwrap();
+        } else {
+            timer.set_after(Duration::from_millis(1)).unwrap();
+            timer.cancel().unwrap();
+        }
+    }
+    let mut seen = vec![false; n];
+    collect(&poller, &timers, &mut seen, n / 2, |i| {
+        assert_eq!(i % 2, 0, "cancelled timer {i} fired");
+    });
+    // Nothing else comes.
+    let mut events = Events::new();
+    poller
+        .poll_into(&mut events, Some(Duration::from_millis(20)))
+        .unwrap();
+    for event in &events {
+        let count = timers[event.key() as usize].expirations(event).unwrap();
+        assert_eq!(count, 0, "timer {} fired again", event.key());
+    }
+}
+
+/// Waits until `expected` timers have fired once each, calling `check` with each index.
+fn collect(
+    poller: &OsPoller,
+    timers: &[Timer],
+    seen: &mut [bool],
+    expected: usize,
+    check: impl Fn(usize),
+) {
+    let mut events = Events::new();
+    let mut fired = 0;
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while fired < expected {
+        assert!(
+            Instant::now() < give_up,
+            "{fired} of {expected} timers fired"
+        );
+        poller
+            .poll_into(&mut events, Some(Duration::from_secs(5)))
+            .unwrap();
+        for event in &events {
+            let i = event.key() as usize;
+            match timers[i].expirations(event).unwrap() {
+                0 => continue, // queued before it was set again
+                1 => {}
+                count => panic!("one-shot timer {i} counted {count} expirations"),
+            }
+            check(i);
+            assert!(!seen[i], "timer {i} fired twice");
+            seen[i] = true;
+            fired += 1;
+        }
+    }
+}
+
+/// A storm of signals sent to the waiting thread: the source reports them (each a real-time
+/// signal on Linux, where they queue; at most as many as were sent of a standard one), and
+/// the process survives them.
+#[test]
+#[cfg_attr(miri, ignore = "Miri has no signals")]
+fn signal_storm_through_a_source() {
+    let _serial = serial();
+    let sent = size(0, 20_000, 200_000);
+    #[cfg(target_os = "linux")]
+    let signo = libc::SIGRTMIN() + 4;
+    #[cfg(not(target_os = "linux"))]
+    let signo = libc::SIGUSR2;
+    let poller = OsPoller::new().unwrap();
+    let signal = poller.signal(signo, Registration::client(1)).unwrap();
+    // SAFETY: pthread_self takes no arguments and cannot fail.
+    let target = unsafe { libc::pthread_self() } as usize;
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let sender = {
+        let done = std::sync::Arc::clone(&done);
+        thread::spawn(move || {
+            let mut n = 0;
+            while n < sent {
+                // SAFETY: the target thread lives until this thread is joined, and blocks
+                // (Linux) or ignores (kqueue) the signal through its source.
+                let rc = unsafe { libc::pthread_kill(target as libc::pthread_t, signo) };
+                match rc {
+                    0 => n += 1,
+                    // The real-time queue is full until the waiter reads it.
+                    libc::EAGAIN => thread::yield_now(),
+                    rc => panic!("pthread_kill: {}", std::io::Error::from_raw_os_error(rc)),
+                }
+            }
+            done.store(true, Ordering::SeqCst);
+        })
+    };
+    let mut events = Events::new();
+    let mut received = 0;
+    let give_up = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < give_up, "{received} of {sent} received");
+        // SeqCst: pairs with the sender's store after its last signal, so a final poll
+        // after seeing it finds every signal that was sent.
+        let finished = done.load(Ordering::SeqCst);
+        poller
+            .poll_into(&mut events, Some(Duration::from_millis(10)))
+            .unwrap();
+        for event in &events {
+            received += signal.deliveries(event).unwrap();
+        }
+        if finished {
+            break;
+        }
+    }
+    sender.join().unwrap();
+    // One last look: a delivery whose edge came before the last read is still counted.
+    poller.poll_into(&mut events, Some(Duration::ZERO)).unwrap();
+    for event in &events {
+        received += signal.deliveries(event).unwrap();
+    }
+    if cfg!(target_os = "linux") {
+        assert_eq!(received, sent as u64);
+    } else {
+        assert!(
+            (1..=sent as u64).contains(&received),
+            "{received} of {sent}"
+        );
+    }
 }

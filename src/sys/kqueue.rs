@@ -113,21 +113,21 @@ use std::time::Duration;
 
 /// The type of `kevent.filter`.
 #[cfg(target_os = "netbsd")]
-type Filter = u32;
+pub(crate) type Filter = u32;
 #[cfg(not(target_os = "netbsd"))]
-type Filter = i16;
+pub(crate) type Filter = i16;
 
 /// The type of `kevent.flags`.
 #[cfg(target_os = "netbsd")]
-type Flags = u32;
+pub(crate) type Flags = u32;
 #[cfg(not(target_os = "netbsd"))]
-type Flags = u16;
+pub(crate) type Flags = u16;
 
 /// The type of `kevent`'s change and event counts.
 #[cfg(target_os = "netbsd")]
-type Count = libc::size_t;
+pub(crate) type Count = libc::size_t;
 #[cfg(not(target_os = "netbsd"))]
-type Count = libc::c_int;
+pub(crate) type Count = libc::c_int;
 
 /// One `struct kevent`, as the kernel fills it and then with its readiness in `fflags`.
 #[derive(Clone, Copy)]
@@ -151,6 +151,13 @@ pub(crate) fn event_readiness(event: &RawEvent) -> Readiness {
     Readiness::from_bits(event.0.fflags as u8)
 }
 
+/// The kernel's `data` of a timer, signal or process event: how many times it fired since
+/// the last event (see `kqueue_sources.rs`).
+#[inline]
+pub(crate) fn event_data(event: &RawEvent) -> i64 {
+    event.0.data as i64
+}
+
 #[inline]
 fn udata_word(kev: &libc::kevent) -> u64 {
     kev.udata as usize as u64
@@ -160,6 +167,10 @@ fn udata_word(kev: &libc::kevent) -> u64 {
 #[inline]
 fn readiness_bits(kev: &libc::kevent) -> u8 {
     let (filter, flags, fflags) = (kev.filter, kev.flags, kev.fflags);
+    if filter != libc::EVFILT_READ && filter != libc::EVFILT_WRITE {
+        // A timer, signal or child exit (kqueue_sources.rs): readable, whatever its flags.
+        return Readiness::READABLE;
+    }
     let eof = flags & libc::EV_EOF != 0;
     let mut bits = 0;
     if filter == libc::EVFILT_READ {
@@ -223,7 +234,7 @@ fn kevent_timeout(timeout: Timeout) -> Option<libc::timespec> {
 }
 
 /// A kevent with the given fields and zero elsewhere.
-fn new_kevent(
+pub(crate) fn new_kevent(
     ident: libc::uintptr_t,
     filter: Filter,
     flags: Flags,

@@ -32,6 +32,14 @@
 //!   is one of its descriptors, which callers may not register, modify or delete.
 //! - In tests, `fn test_event(word: u64) -> Event`: a readable event carrying `word`.
 //!
+//! Timers, signals and child exits (one small module per kernel object; none of them adds work
+//! to the wait path, since each is one more registration in the same queue whose events carry
+//! the registration's word): `TimerSource`, `SignalSource` and `ChildSource`, each with
+//! `new(&Selector, …, Registration)` and `deregister(&Selector)`; timers `arm(Expiry,
+//! Option<Duration>)`, `disarm()` and `expirations(&Event)`, signals `deliveries(&Event)`.
+//! Linux: `timerfd.rs`, `signalfd.rs`, `pidfd.rs`, fds registered through the `Selector`;
+//! kqueue: `kqueue_sources.rs`, knotes of their own filters.
+//!
 //! Built on these, for every backend: `fill_objects(&[Event], &mut Vec<EventObject>)`, the
 //! seed API's conversion (`objects.rs`).
 
@@ -49,6 +57,20 @@
 )]
 mod backend;
 mod objects;
+
+#[cfg(not(target_os = "linux"))]
+mod kqueue_sources;
+#[cfg(target_os = "linux")]
+mod pidfd;
+mod signal_claims;
+#[cfg(target_os = "linux")]
+mod signalfd;
+#[cfg(target_os = "linux")]
+mod timerfd;
+#[cfg(not(target_os = "linux"))]
+pub(crate) use kqueue_sources::{ChildSource, SignalSource, TimerSource};
+#[cfg(target_os = "linux")]
+pub(crate) use {pidfd::ChildSource, signalfd::SignalSource, timerfd::TimerSource};
 
 pub(crate) use backend::*;
 pub(crate) use objects::fill_objects;

@@ -36,6 +36,7 @@ macro_rules! backend_tests {
 mod support;
 
 mod buffer;
+mod children;
 mod errors;
 mod exclusive;
 mod interests;
@@ -49,7 +50,9 @@ mod seed;
 mod seed_contract;
 mod seed_only;
 mod shared_waits;
+mod signal_sources;
 mod threads;
 mod timeouts;
+mod timers;
 mod tokens;
 mod waker;

@@ -89,6 +89,16 @@ fn defaults_refuse_what_the_seed_cannot_do() {
     assert_eq!(error_kind(poller.poll(None)), ErrorKind::Unsupported);
     assert_eq!(error_kind(poller.waker()), ErrorKind::Unsupported);
     assert_eq!(error_kind(poller.registry()), ErrorKind::Unsupported);
+    let reg = Registration::client(1);
+    assert_eq!(error_kind(poller.timer(reg)), ErrorKind::Unsupported);
+    assert_eq!(
+        error_kind(poller.signal(libc::SIGALRM, reg)),
+        ErrorKind::Unsupported
+    );
+    assert_eq!(
+        error_kind(poller.pid_exit(std::process::id(), reg)),
+        ErrorKind::Unsupported
+    );
     assert_eq!(
         error_kind(SeedOnly::with_capacity(8)),
         ErrorKind::Unsupported
