@@ -2,7 +2,7 @@
 # Runs the whole test suite (`cargo test`: the conformance suite, the model test, stress, fd and
 # allocation checks, signals, fork, doctests excepted) on 32-bit x86 and on 64-bit ARM Linux:
 #
-# - i686-unknown-linux-gnu runs natively on an x86_64 machine (gcc-multilib links it);
+# - i686-unknown-linux-gnu runs natively on an x86_64 machine (`gcc -m32` links it);
 # - aarch64-unknown-linux-gnu runs under qemu-user, linked by gcc-aarch64-linux-gnu.
 #
 # Both use Debian's rustc-web toolchain with `-Zbuild-std` (RUSTC_BOOTSTRAP=1 allows it on a
@@ -30,7 +30,14 @@ fi
 need=()
 for target in "${targets[@]}"; do
     case "$target" in
-        i686-*) dpkg -s gcc-multilib >/dev/null 2>&1 || need+=(gcc-multilib) ;;
+        # What `gcc -m32` needs to link, without Debian's gcc-multilib metapackage: that one
+        # conflicts with gcc-aarch64-linux-gnu, and apt would remove one for the other.
+        i686-*)
+            gcc_major=$(gcc -dumpversion | cut -d. -f1)
+            for pkg in libc6-dev-i386 "lib32gcc-$gcc_major-dev"; do
+                dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+            done
+            ;;
         aarch64-*)
             for pkg in qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross; do
                 dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
