@@ -377,44 +377,71 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod event;
-mod events;
-mod interest;
-mod os_poller;
-mod poller;
-mod readiness;
-mod registration;
-mod registry;
+// First: it defines the macros below, and is where a target without a backend stops, with one
+// error and nothing else.
+#[macro_use]
 mod sys;
-mod timeout;
-mod waker;
-mod word;
 
-pub use event::{Event, EventKind, EventObject};
-pub use events::Events;
-pub use interest::{Interest, Mode};
-pub use os_poller::OsPoller;
-pub use poller::Poller;
-pub use readiness::Readiness;
-pub use registration::Registration;
-pub use registry::Registry;
-pub use waker::Waker;
+on_supported_targets! {
+    mod backend;
+    mod event;
+    mod events;
+    mod interest;
+    mod os_poller;
+    mod poller;
+    mod readiness;
+    mod registration;
+    mod registry;
+    mod timeout;
+    mod waker;
+    mod word;
 
-/// Every public type is `Send + Sync`, checked at compile time.
-const _: () = {
-    const fn send_sync<T: Send + Sync>() {}
-    send_sync::<Event>();
-    send_sync::<EventKind>();
-    send_sync::<EventObject>();
-    send_sync::<Events>();
-    send_sync::<Interest>();
-    send_sync::<Mode>();
-    send_sync::<OsPoller>();
-    send_sync::<Readiness>();
-    send_sync::<Registration>();
-    send_sync::<Registry>();
-    send_sync::<Waker>();
-};
+    pub use backend::Backend;
+    pub use event::{Event, EventKind, EventObject};
+    pub use events::Events;
+    pub use interest::{Interest, Mode};
+    pub use os_poller::OsPoller;
+    pub use poller::Poller;
+    pub use readiness::Readiness;
+    pub use registration::Registration;
+    pub use registry::Registry;
+    pub use waker::Waker;
+
+    /// Every public type is `Send + Sync`, checked at compile time.
+    const _: () = {
+        const fn send_sync<T: Send + Sync>() {}
+        send_sync::<Backend>();
+        send_sync::<Event>();
+        send_sync::<EventKind>();
+        send_sync::<EventObject>();
+        send_sync::<Events>();
+        send_sync::<Interest>();
+        send_sync::<Mode>();
+        send_sync::<OsPoller>();
+        send_sync::<Readiness>();
+        send_sync::<Registration>();
+        send_sync::<Registry>();
+        send_sync::<Waker>();
+    };
+}
+
+// Where the poll(2) backend is compiled: Linux, Android and the targets that have only it.
+on_epoll_targets! {
+    mod poll_poller;
+    pub use poll_poller::PollPoller;
+    const _: () = {
+        const fn send_sync<T: Send + Sync>() {}
+        send_sync::<PollPoller>();
+    };
+}
+on_poll_only_targets! {
+    mod poll_poller;
+    pub use poll_poller::PollPoller;
+    const _: () = {
+        const fn send_sync<T: Send + Sync>() {}
+        send_sync::<PollPoller>();
+    };
+}
 
 /// The README's examples, compiled as doctests so they stay true to the code.
 #[cfg(doctest)]

@@ -101,9 +101,9 @@ compile_error!(
      kevent's pointer-sized udata and would be cut in half"
 );
 
-use super::syscall;
+use super::{syscall, unsupported};
 use crate::timeout::Timeout;
-use crate::{word, Event, Interest, Mode, Readiness};
+use crate::{word, Backend, Event, Interest, Mode, Readiness};
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -402,12 +402,21 @@ pub(crate) struct Selector {
     registered: Mutex<HashMap<RawFd, Entry>>,
 }
 
+pub(crate) const DEFAULT: Backend = Backend::Kqueue;
+
 impl Selector {
-    pub(crate) fn new() -> io::Result<Selector> {
+    pub(crate) fn new(backend: Backend) -> io::Result<Selector> {
+        if backend != Backend::Kqueue {
+            return Err(unsupported(backend));
+        }
         Ok(Selector {
             kq: new_kqueue()?,
             registered: Mutex::new(HashMap::new()),
         })
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        Backend::Kqueue
     }
 
     pub(crate) fn as_raw_fd(&self) -> RawFd {
@@ -842,7 +851,7 @@ mod tests {
 
     #[test]
     fn double_add_is_refused_and_changes_nothing() -> io::Result<()> {
-        let selector = Selector::new()?;
+        let selector = Selector::new(Backend::Kqueue)?;
         let (a, mut b) = UnixStream::pair()?;
         let fd = a.as_raw_fd();
         selector.add(
@@ -874,7 +883,7 @@ mod tests {
 
     #[test]
     fn fired_oneshot_can_be_deleted_and_rearmed() -> io::Result<()> {
-        let selector = Selector::new()?;
+        let selector = Selector::new(Backend::Kqueue)?;
         let (a, mut b) = UnixStream::pair()?;
         let fd = a.as_raw_fd();
         let word = word::pack(fd, EventKind::Client, 0);
@@ -901,7 +910,7 @@ mod tests {
 
     #[test]
     fn a_replaced_fd_is_no_longer_registered() -> io::Result<()> {
-        let selector = Selector::new()?;
+        let selector = Selector::new(Backend::Kqueue)?;
         let (a, _b) = UnixStream::pair()?;
         let (c, _d) = UnixStream::pair()?;
         let fd = a.as_raw_fd();
@@ -929,7 +938,7 @@ mod tests {
 
     #[test]
     fn wake_source_makes_one_wake_event() -> io::Result<()> {
-        let selector = Selector::new()?;
+        let selector = Selector::new(Backend::Kqueue)?;
         let source = WakeSource::new(&selector)?;
         source.notify(&selector)?;
         source.notify(&selector)?;

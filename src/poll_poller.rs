@@ -1,0 +1,165 @@
+//! `PollPoller`: an `OsPoller` on poll(2), as a type of its own.
+
+use crate::{Backend, Event, EventObject, Events, OsPoller, Poller, Registration, Registry, Waker};
+use std::io;
+use std::ops::Deref;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::time::Duration;
+
+/// A poller on poll(2): an [`OsPoller`] made with [`Backend::Poll`], as a type, so that code
+/// generic over [`Poller`] (a test suite, a benchmark) can pick the backend with a type
+/// parameter. Every method is the inner `OsPoller`'s, which it dereferences to.
+///
+/// On Linux and Android it is the alternative to epoll; on the Unix systems that have neither
+/// epoll nor kqueue it is what [`OsPoller`] is anyway.
+///
+/// ```
+/// # fn main() -> std::io::Result<()> {
+/// use pollio::{Backend, Poller, PollPoller, Registration};
+/// use std::io::Write;
+/// use std::os::fd::AsFd;
+/// use std::os::unix::net::UnixStream;
+/// use std::time::Duration;
+///
+/// let mut poller = PollPoller::new()?;
+/// assert_eq!(poller.backend(), Backend::Poll);
+/// let (a, mut b) = UnixStream::pair()?;
+/// poller.register(a.as_fd(), Registration::client(3))?;
+/// b.write_all(b"x")?;
+/// let events = poller.poll(Some(Duration::from_secs(5)))?;
+/// assert_eq!(events[0].key(), 3);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # How it differs from epoll
+///
+/// The same contract and the same errors, with these differences:
+///
+/// - **Cost**: every wait hands the kernel the whole list of registered fds, so it costs time
+///   in proportion to their number, ready or not (the README's platform section has the
+///   numbers). Registration is a table update behind a mutex; a registration made while a
+///   wait is blocked interrupts it, and the wait polls again with the new list.
+/// - **Edge-triggered** registrations are reported as level-triggered ones: on every wait while
+///   the fd is ready, so never fewer events than epoll gives, but sometimes more (unread data,
+///   a socket that stays writable), and with several threads waiting, to more than one of
+///   them. poll(2) cannot tell new readiness from old, and every way of holding an event back
+///   until the fd was seen not ready can lose one. Level-triggered and oneshot registrations
+///   behave exactly as on epoll.
+/// - **Exclusive** registrations ([`Registration::with_exclusive`]) are accepted and ignored,
+///   as on kqueue.
+/// - **Closed fds**: a registration belongs to the fd number, not to the open file. Closing the
+///   fd ends it (as with epoll when no duplicate is open; a duplicate does not keep it alive),
+///   but if the number is reused by another file before the next wait, that file is polled
+///   under the old registration until `add`, `modify` or `delete` of the number, which compare
+///   the file's device and inode with the registered one, notice. Linux gives every eventfd,
+///   timerfd, signalfd and epoll fd one inode, so among those a reused number is not noticed.
+/// - **Files epoll cannot poll**: regular files, directories and block devices are refused with
+///   `EPERM` as on epoll, but other such files (a character device like `/dev/null`) are
+///   accepted and always ready.
+/// - **Its fd** ([`AsRawFd`]) is the eventfd (or pipe) that interrupts its waits, not a kernel
+///   queue: it is refused with `EINVAL` as epoll refuses its own fd, but registering it in
+///   another poller does not nest this one.
+/// - **Timeouts** keep sub-millisecond precision through ppoll(2) on Linux, Android and the
+///   systems whose libc has it; elsewhere they are rounded up to whole milliseconds.
+pub struct PollPoller {
+    inner: OsPoller,
+}
+
+impl PollPoller {
+    /// The poller, as an [`OsPoller`].
+    pub fn into_inner(self) -> OsPoller {
+        self.inner
+    }
+}
+
+impl Deref for PollPoller {
+    type Target = OsPoller;
+
+    fn deref(&self) -> &OsPoller {
+        &self.inner
+    }
+}
+
+impl Poller for PollPoller {
+    fn new() -> io::Result<Self> {
+        Self::with_capacity(OsPoller::DEFAULT_CAPACITY)
+    }
+
+    fn with_capacity(capacity: usize) -> io::Result<Self> {
+        Ok(PollPoller {
+            inner: OsPoller::with_backend(Backend::Poll, capacity)?,
+        })
+    }
+
+    fn add(&self, event: EventObject) -> io::Result<()> {
+        self.inner.add(event)
+    }
+
+    fn delete(&self, fd: RawFd) -> io::Result<()> {
+        self.inner.delete(fd)
+    }
+
+    fn wait(&mut self, timeout_ms: i32) -> io::Result<&[EventObject]> {
+        self.inner.wait(timeout_ms)
+    }
+
+    fn add_with(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
+        self.inner.add_with(fd, registration)
+    }
+
+    fn modify(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
+        self.inner.modify(fd, registration)
+    }
+
+    fn register(&self, fd: BorrowedFd<'_>, registration: Registration) -> io::Result<()> {
+        self.inner.register(fd, registration)
+    }
+
+    fn reregister(&self, fd: BorrowedFd<'_>, registration: Registration) -> io::Result<()> {
+        self.inner.reregister(fd, registration)
+    }
+
+    fn deregister(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        self.inner.deregister(fd)
+    }
+
+    fn poll(&mut self, timeout: Option<Duration>) -> io::Result<&[Event]> {
+        self.inner.poll(timeout)
+    }
+
+    fn poll_into(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
+        self.inner.poll_into(events, timeout)
+    }
+
+    fn wait_timeout(&mut self, timeout: Option<Duration>) -> io::Result<&[EventObject]> {
+        self.inner.wait_timeout(timeout)
+    }
+
+    fn waker(&self) -> io::Result<Waker> {
+        self.inner.waker()
+    }
+
+    fn registry(&self) -> io::Result<Registry> {
+        self.inner.registry()
+    }
+}
+
+impl AsRawFd for PollPoller {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+/// The interrupting eventfd (or pipe): see [`OsPoller`'s `AsFd`](OsPoller#impl-AsFd-for-OsPoller).
+impl AsFd for PollPoller {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl std::fmt::Debug for PollPoller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PollPoller").field(&self.inner).finish()
+    }
+}

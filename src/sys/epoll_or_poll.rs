@@ -1,0 +1,138 @@
+//! Linux and Android: epoll, or poll(2) when a poller asks for [`Backend::Poll`], behind one
+//! `Selector`.
+//!
+//! Each method is one `match` and a call, inlined, so the epoll path costs one compare and
+//! branch more than epoll alone. The poll backend fills the same `epoll_event`s (poll's
+//! `revents` bits are epoll's on Linux), so events are read the same way whichever made them.
+
+use super::{epoll, poll, unsupported};
+use crate::timeout::Timeout;
+use crate::{Backend, Event, Interest, Mode};
+use std::io;
+use std::os::fd::{BorrowedFd, RawFd};
+
+pub(crate) use epoll::{event_readiness, event_word, RawEvent};
+
+#[cfg(test)]
+pub(crate) use epoll::test_event;
+
+pub(crate) const DEFAULT: Backend = Backend::Epoll;
+
+pub(crate) enum Selector {
+    Epoll(epoll::Selector),
+    /// Boxed: its table and waiters are larger than an fd, and kept apart from the common case.
+    Poll(Box<poll::Selector>),
+}
+
+impl Selector {
+    pub(crate) fn new(backend: Backend) -> io::Result<Selector> {
+        match backend {
+            Backend::Epoll => Ok(Selector::Epoll(epoll::Selector::new()?)),
+            Backend::Poll => Ok(Selector::Poll(Box::new(poll::Selector::create()?))),
+            other => Err(unsupported(other)),
+        }
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Selector::Epoll(_) => Backend::Epoll,
+            Selector::Poll(_) => Backend::Poll,
+        }
+    }
+
+    pub(crate) fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Selector::Epoll(selector) => selector.as_raw_fd(),
+            Selector::Poll(selector) => selector.as_raw_fd(),
+        }
+    }
+
+    pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Selector::Epoll(selector) => selector.as_fd(),
+            Selector::Poll(selector) => selector.as_fd(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn add(
+        &self,
+        fd: RawFd,
+        word: u64,
+        interest: Interest,
+        mode: Mode,
+        exclusive: bool,
+    ) -> io::Result<()> {
+        match self {
+            Selector::Epoll(selector) => selector.add(fd, word, interest, mode, exclusive),
+            Selector::Poll(selector) => selector.add(fd, word, interest, mode, exclusive),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn modify(
+        &self,
+        fd: RawFd,
+        word: u64,
+        interest: Interest,
+        mode: Mode,
+    ) -> io::Result<()> {
+        match self {
+            Selector::Epoll(selector) => selector.modify(fd, word, interest, mode),
+            Selector::Poll(selector) => selector.modify(fd, word, interest, mode),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn delete(&self, fd: RawFd) -> io::Result<()> {
+        match self {
+            Selector::Epoll(selector) => selector.delete(fd),
+            Selector::Poll(selector) => selector.delete(fd),
+        }
+    }
+
+    /// Inlined as epoll's own `select` is, so the epoll path stays one system call away from
+    /// the poller's wait; the poll backend's wait is out of line.
+    #[inline(always)]
+    pub(crate) fn select(&self, events: &mut Vec<Event>, timeout: Timeout) -> io::Result<()> {
+        match self {
+            Selector::Epoll(selector) => selector.select(events, timeout),
+            Selector::Poll(selector) => selector.select(events, timeout),
+        }
+    }
+}
+
+pub(crate) enum WakeSource {
+    Epoll(epoll::WakeSource),
+    Poll(poll::WakeSource),
+}
+
+impl WakeSource {
+    pub(crate) fn new(selector: &Selector) -> io::Result<WakeSource> {
+        match selector {
+            Selector::Epoll(selector) => Ok(WakeSource::Epoll(epoll::WakeSource::new(selector)?)),
+            Selector::Poll(selector) => Ok(WakeSource::Poll(poll::WakeSource::new(selector)?)),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn owns(&self, fd: RawFd) -> bool {
+        match self {
+            WakeSource::Epoll(source) => source.owns(fd),
+            WakeSource::Poll(source) => source.owns(fd),
+        }
+    }
+
+    pub(crate) fn notify(&self, selector: &Selector) -> io::Result<()> {
+        match (self, selector) {
+            (WakeSource::Epoll(source), Selector::Epoll(selector)) => source.notify(selector),
+            (WakeSource::Poll(source), Selector::Poll(selector)) => source.notify(selector),
+            // `new` makes a source of the selector's own backend, and the poller only ever
+            // passes it that selector.
+            _ => Err(io::Error::new(
+                io::ErrorKind::Other,
+                "a wake-up source used with another backend's selector",
+            )),
+        }
+    }
+}
