@@ -3,9 +3,10 @@
 //! epoll gives on every backend; only what no system call reports is pollio's own error.
 
 use crate::support::{
-    assert_usable, duplicate_at, free_fd_number, next_event_for, send, unix_pair, TempFile,
+    assert_usable, backend_of, duplicate_at, free_fd_number, next_event_for, send, unix_pair,
+    TempFile,
 };
-use pollio::{EventObject, Poller, Registration};
+use pollio::{Backend, EventObject, Poller, Registration};
 use std::io::{self, ErrorKind};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 
@@ -68,9 +69,11 @@ pub fn closed_fd_is_ebadf<P: Poller>() {
 }
 
 /// epoll cannot poll regular files or directories (they are always ready) and says `EPERM`
-/// for every operation on them.
-#[cfg(target_os = "linux")]
+/// for every operation on them; the poll(2) backend says the same. kqueue accepts them.
 pub fn regular_file<P: Poller>() {
+    if backend_of::<P>() == Backend::Kqueue {
+        return regular_file_on_kqueue::<P>();
+    }
     let mut poller = P::new().expect("new");
     let file = TempFile::with_contents(b"data");
     let fd = file.file.as_raw_fd();
@@ -94,8 +97,7 @@ pub fn regular_file<P: Poller>() {
 
 /// kqueue accepts a regular file and reports it readable while there is data past the file
 /// offset.
-#[cfg(not(target_os = "linux"))]
-pub fn regular_file<P: Poller>() {
+fn regular_file_on_kqueue<P: Poller>() {
     let mut poller = P::new().expect("new");
     let file = TempFile::with_contents(b"data");
     let fd = file.file.as_raw_fd();

@@ -2,17 +2,22 @@
 //! every backend the crate has.
 //!
 //! Each module holds generic test bodies and ends with `backend_tests!`, which stamps out one
-//! `#[test]` per body and backend. On Linux they run against epoll; on macOS and the BSDs the
-//! same bodies compile (and run) against kqueue. Tests that depend on one kernel's behaviour
-//! say so in a `cfg` and assert the other kernel's behaviour beside it wherever there is one.
+//! `#[test]` per body and backend. On Linux and Android they run against epoll (`os_poller`)
+//! and poll(2) (`poll_poller`); on macOS and the BSDs the same bodies compile (and run)
+//! against kqueue, and on the poll-only systems against poll(2). Tests that depend on one
+//! backend's behaviour ask [`support::backend_of`] which one they run on and assert each
+//! backend's behaviour side by side.
 
 /// Instantiates the listed generic test functions for every backend.
 ///
-/// `backend_tests!(a, b)` creates `mod os_poller { #[test] fn a() { super::a::<OsPoller>() } … }`.
-/// The `@backend` form instantiates them for one named poller type only.
+/// `backend_tests!(a, b)` creates `mod os_poller { #[test] fn a() { super::a::<OsPoller>() } … }`,
+/// and on Linux and Android the same `mod poll_poller` for `PollPoller`. The `@backend` form
+/// instantiates them for one named poller type only.
 macro_rules! backend_tests {
     ($($test:ident),* $(,)?) => {
         backend_tests!(@backend os_poller, pollio::OsPoller; $($test),*);
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        backend_tests!(@backend poll_poller, pollio::PollPoller; $($test),*);
     };
     (@backend $module:ident, $poller:ty; $($test:ident),* $(,)?) => {
         mod $module {

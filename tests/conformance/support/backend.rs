@@ -1,0 +1,18 @@
+//! Which backend a generic test body runs on, for the assertions that differ by backend.
+
+use pollio::{Backend, OsPoller, Poller};
+
+/// The backend of the poller type `P`: `PollPoller`'s is poll(2), every other type's is what
+/// `OsPoller::new` uses on this platform.
+pub fn backend_of<P: Poller>() -> Backend {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if std::any::type_name::<P>() == std::any::type_name::<pollio::PollPoller>() {
+        return Backend::Poll;
+    }
+    OsPoller::new().expect("new").backend()
+}
+
+/// True when `P` reports edge-triggered registrations as level-triggered ones (poll(2)).
+pub fn edge_is_level<P: Poller>() -> bool {
+    backend_of::<P>() == Backend::Poll
+}
