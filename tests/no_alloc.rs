@@ -3,9 +3,11 @@
 //! timeouts expiring.
 //!
 //! This file is its own test binary, and the allocator counts only calls made by the thread
-//! that switched counting on, so the test harness and other tests cannot interfere.
+//! that switched counting on, so the test harness and other tests cannot interfere. It checks
+//! the platform's own backend and, on Linux and Android, the poll(2) backend, whose waits
+//! allocate only when the number of registrations grows past its largest so far.
 
-use pollio::{Interest, Mode, OsPoller, Poller, Registration, Waker};
+use pollio::{Backend, Interest, Mode, OsPoller, Poller, Registration, Waker};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io::{Read, Write};
@@ -81,9 +83,9 @@ struct Setup {
     _level: (UnixStream, UnixStream),
 }
 
-fn setup() -> Setup {
-    let busy = OsPoller::new().expect("new");
-    let idle = OsPoller::with_capacity(16).expect("with_capacity");
+fn setup(backend: Backend) -> Setup {
+    let busy = OsPoller::with_backend(backend, OsPoller::DEFAULT_CAPACITY).expect("new");
+    let idle = OsPoller::with_backend(backend, 16).expect("with_capacity");
     let (level, mut level_peer) = UnixStream::pair().expect("socketpair");
     level_peer.write_all(b"never read").expect("write");
     busy.add_with(level.as_raw_fd(), Registration::client(1))
@@ -152,7 +154,18 @@ fn round(s: &mut Setup, timed: bool) -> usize {
 
 #[test]
 fn steady_state_waits_do_not_allocate() {
-    let mut s = setup();
+    let native = OsPoller::new().expect("new").backend();
+    steady_state_waits_do_not_allocate_on(native);
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[test]
+fn steady_state_waits_do_not_allocate_on_poll() {
+    steady_state_waits_do_not_allocate_on(Backend::Poll);
+}
+
+fn steady_state_waits_do_not_allocate_on(backend: Backend) {
+    let mut s = setup(backend);
     for _ in 0..10 {
         round(&mut s, true);
     }

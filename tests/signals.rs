@@ -7,8 +7,10 @@
 //! - a caller's loop towards a deadline (`remaining = deadline - now`, wait again) ends at the
 //!   deadline, not before and not long after;
 //! - a `wait(-1)?` loop survives the storm and still gets its event.
+//!
+//! On the platform's own backend (`native::`) and, on Linux and Android, on poll(2) (`poll::`).
 
-use pollio::{OsPoller, Poller, Registration};
+use pollio::{Backend, OsPoller, Poller, Registration};
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
@@ -16,6 +18,37 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, Once};
 use std::thread;
 use std::time::{Duration, Instant};
+
+/// Instantiates each test body (a function of the backend) for the platform's own backend, and
+/// on Linux and Android for poll(2).
+macro_rules! signal_tests {
+    ($($test:ident),* $(,)?) => {
+        mod native {
+            $(
+                #[test]
+                fn $test() {
+                    let native = <pollio::OsPoller as pollio::Poller>::new().unwrap().backend();
+                    super::$test(native);
+                }
+            )*
+        }
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        mod poll {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test(pollio::Backend::Poll);
+                }
+            )*
+        }
+    };
+}
+
+signal_tests!(
+    waits_under_a_signal_storm_return_ok_and_on_time,
+    a_deadline_loop_ends_at_its_deadline_under_a_signal_storm,
+    a_blocking_seed_wait_loop_survives_signals,
+);
 
 /// Signals the handler has run for.
 static DELIVERED: AtomicUsize = AtomicUsize::new(0);
@@ -104,10 +137,9 @@ fn storm_waits(mut wait: impl FnMut() -> usize, timeout: Duration, waits: usize)
     interrupted
 }
 
-#[test]
-fn waits_under_a_signal_storm_return_ok_and_on_time() {
+fn waits_under_a_signal_storm_return_ok_and_on_time(backend: Backend) {
     let _serial = serial();
-    let mut poller = OsPoller::new().unwrap();
+    let mut poller = OsPoller::with_backend(backend, OsPoller::DEFAULT_CAPACITY).unwrap();
     // A registered fd that is never ready, and a waker that is never woken.
     let (a, _b) = UnixStream::pair().unwrap();
     poller.register(a.as_fd(), Registration::client(1)).unwrap();
@@ -162,10 +194,9 @@ fn waits_under_a_signal_storm_return_ok_and_on_time() {
     eprintln!("{signals} signals, {interrupted} of {waits} waits interrupted");
 }
 
-#[test]
-fn a_deadline_loop_ends_at_its_deadline_under_a_signal_storm() {
+fn a_deadline_loop_ends_at_its_deadline_under_a_signal_storm(backend: Backend) {
     let _serial = serial();
-    let mut poller = OsPoller::new().unwrap();
+    let mut poller = OsPoller::with_backend(backend, OsPoller::DEFAULT_CAPACITY).unwrap();
     let total = Duration::from_millis(300);
 
     let ((ended, waits), signals) = under_storm(|| {
@@ -188,10 +219,9 @@ fn a_deadline_loop_ends_at_its_deadline_under_a_signal_storm() {
 }
 
 /// The seed API's `loop { poller.wait(-1)? ... }` survives signals and gets its event.
-#[test]
-fn a_blocking_seed_wait_loop_survives_signals() {
+fn a_blocking_seed_wait_loop_survives_signals(backend: Backend) {
     let _serial = serial();
-    let mut poller = OsPoller::new().unwrap();
+    let mut poller = OsPoller::with_backend(backend, OsPoller::DEFAULT_CAPACITY).unwrap();
     let (a, mut b) = UnixStream::pair().unwrap();
     poller.register(a.as_fd(), Registration::client(9)).unwrap();
     let fd = a.as_raw_fd();
