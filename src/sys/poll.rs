@@ -85,7 +85,6 @@ mod notify;
 mod table;
 mod waiter;
 
-use crate::timeout::Timeout;
 use crate::{Event, Interest, Mode};
 use file::{pollable_file, FileId};
 use notify::NotifyFd;
@@ -93,6 +92,7 @@ use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::time::Duration;
 use table::{Entry, Interrupt, Table};
 use waiter::Waiter;
 
@@ -213,10 +213,13 @@ impl Selector {
         self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Out of line: the poller's wait is inlined into its callers for epoll, and this is the
-    /// other branch.
-    #[inline(never)]
-    pub(crate) fn select(&self, events: &mut Vec<Event>, timeout: Timeout) -> io::Result<()> {
+    /// One wait; `timeout` as a duration (`None` blocks), which is what this backend needs and
+    /// fits in two registers, so the call costs the epoll path beside it nothing.
+    pub(crate) fn select_for(
+        &self,
+        events: &mut Vec<Event>,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
         events.clear();
         match self.first.try_lock() {
             Ok(mut waiter) => waiter.wait(self, events, timeout),
@@ -227,7 +230,11 @@ impl Selector {
 
     /// A wait while another thread has the first waiter: with a spare one.
     #[cold]
-    fn select_beside(&self, events: &mut Vec<Event>, timeout: Timeout) -> io::Result<()> {
+    fn select_beside(
+        &self,
+        events: &mut Vec<Event>,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
         let spare = self.spare_waiters().pop();
         let mut waiter = match spare {
             Some(waiter) => waiter,
@@ -310,9 +317,16 @@ impl WakeSource {
     }
 
     /// Whether `fd` is this source's eventfd or one end of its pipe.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     #[inline]
     pub(crate) fn owns(&self, fd: RawFd) -> bool {
         self.fd.owns(fd)
+    }
+
+    /// This source's eventfd, the one descriptor it owns on Linux and Android.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(crate) fn eventfd(&self) -> RawFd {
+        self.fd.polled()
     }
 
     /// Async-signal-safe: one write(2).
@@ -350,6 +364,7 @@ pub(crate) use only::*;
 mod only {
     use super::table::POLLRDHUP;
     use super::{unsupported, Selector};
+    use crate::timeout::Timeout;
     use crate::{Backend, Event, Readiness};
     use std::io;
 
@@ -414,6 +429,14 @@ mod only {
 
         pub(crate) fn backend(&self) -> Backend {
             Backend::Poll
+        }
+
+        pub(crate) fn select(
+            &self,
+            events: &mut Vec<Event>,
+            timeout: Timeout,
+        ) -> io::Result<()> {
+            self.select_for(events, timeout.duration())
         }
     }
 

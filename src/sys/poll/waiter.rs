@@ -4,7 +4,6 @@
 use super::notify::NotifyFd;
 use super::table::{Interrupt, Table};
 use super::{new_event, Selector};
-use crate::timeout::Timeout;
 use crate::{word, Event};
 use std::io;
 use std::sync::atomic::Ordering;
@@ -74,7 +73,7 @@ impl Waiter {
         &mut self,
         selector: &Selector,
         events: &mut Vec<Event>,
-        timeout: Timeout,
+        timeout: Option<Duration>,
     ) -> io::Result<()> {
         let deadline = Deadline::new(timeout);
         loop {
@@ -263,31 +262,24 @@ fn out_of_memory() -> io::Error {
 
 /// When a wait that may poll several times must end.
 struct Deadline {
-    timeout: Timeout,
+    /// `None` blocks.
+    total: Option<Duration>,
     /// When the wait started, for timeouts that are neither zero nor infinite.
     start: Option<Instant>,
 }
 
 impl Deadline {
-    fn new(timeout: Timeout) -> Deadline {
-        let start = match timeout {
-            Timeout::Forever | Timeout::Millis(0) => None,
-            Timeout::Millis(_) | Timeout::Precise(_) => Some(Instant::now()),
+    fn new(total: Option<Duration>) -> Deadline {
+        let start = match total {
+            Some(d) if !d.is_zero() => Some(Instant::now()),
+            _ => None,
         };
-        Deadline { timeout, start }
-    }
-
-    fn total(&self) -> Option<Duration> {
-        match self.timeout {
-            Timeout::Forever => None,
-            Timeout::Millis(ms) => Some(Duration::from_millis(ms.unsigned_abs().into())),
-            Timeout::Precise(duration) => Some(duration),
-        }
+        Deadline { total, start }
     }
 
     /// The time left; `None` blocks.
     fn remaining(&self) -> Option<Duration> {
-        let total = self.total()?;
+        let total = self.total?;
         Some(match self.start {
             Some(start) => total.saturating_sub(start.elapsed()),
             None => total,
