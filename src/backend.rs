@@ -33,7 +33,7 @@ pub enum Backend {
     /// poll(2): the Unix systems without epoll or kqueue (illumos, Solaris, and the others
     /// the README lists), and on request Linux and Android. Its cost grows with the number of
     /// registered fds, and it reports edge-triggered registrations as level-triggered ones
-    /// (see [`PollPoller`](crate::PollPoller)).
+    /// (see [`PollPoller`](struct.PollPoller.html)).
     Poll,
 }
 

@@ -1,16 +1,23 @@
-//! A minimal, fast event poller for Linux, macOS and the BSDs.
+//! A minimal, fast event poller for Linux, macOS, the BSDs and other Unix systems.
 //!
 //! **pollio** wraps the kernel's readiness APIs — [epoll](https://man7.org/linux/man-pages/man7/epoll.7.html)
-//! on Linux and [kqueue](https://man.freebsd.org/cgi/man.cgi?query=kqueue) on macOS, iOS and
-//! the BSDs — behind one small [`Poller`] trait, for event-driven servers, custom async
-//! runtimes and event loops that want direct control of the OS poller.
+//! on Linux and Android, [kqueue](https://man.freebsd.org/cgi/man.cgi?query=kqueue) on macOS,
+//! iOS and the BSDs, and [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html) on the
+//! other Unix systems — behind one small [`Poller`] trait, for event-driven servers, custom
+//! async runtimes and event loops that want direct control of the OS poller.
 //!
 //! # Supported platforms
 //!
 //! | Platform | Backend | Type |
 //! |----------|---------|------|
-//! | Linux    | `epoll` | [`OsPoller`] |
+//! | Linux, Android | `epoll`, or `poll` on request | [`OsPoller`], [`PollPoller`](struct.PollPoller.html) |
 //! | macOS, iOS, FreeBSD, NetBSD, OpenBSD, DragonFly | `kqueue` | [`OsPoller`] |
+//! | illumos, Solaris, and the other Unix systems the README lists | `poll` | [`OsPoller`] (= [`PollPoller`](struct.PollPoller.html)) |
+//!
+//! The poll(2) backend has the same API and errors; it reports edge-triggered registrations
+//! as level-triggered ones, and every wait costs time in proportion to the number of
+//! registered fds. [`PollPoller`](struct.PollPoller.html), which exists wherever that backend
+//! does (everywhere but the kqueue systems), lists every difference.
 //!
 //! # Quick start (the pollio 0.1.3 API)
 //!
@@ -275,10 +282,11 @@
 //! registration: its events keep coming, naming the fd number and key it was registered
 //! with, though the number may now belong to another file, and `delete` can no longer reach
 //! it. It ends when the last duplicate is closed. kqueue ends registrations when the fd is
-//! closed, duplicates or not. To stay clear of it: delete before closing; don't duplicate
-//! registered fds (or close the duplicates first); and with keys, check that the key's owner
-//! is still alive before acting on an event (if keys are reused, keep a generation count in
-//! some of their bits).
+//! closed, duplicates or not, and so does the poll(2) backend, whose registrations belong to
+//! the number (see [`PollPoller`](struct.PollPoller.html) for a number reused before a wait).
+//! To stay clear of it: delete before closing; don't duplicate registered fds (or close the
+//! duplicates first); and with keys, check that the key's owner is still alive before acting
+//! on an event (if keys are reused, keep a generation count in some of their bits).
 //!
 //! ```
 //! # fn main() -> std::io::Result<()> {
@@ -297,11 +305,11 @@
 //!
 //! peer.write_all(b"x")?;
 //! let events = poller.poll(Some(Duration::from_millis(100)))?;
-//! if cfg!(target_os = "linux") {
+//! if poller.backend() == pollio::Backend::Epoll {
 //!     // epoll still reports the registration, under a number that is not open any more.
 //!     assert_eq!((events[0].fd(), events[0].key()), (number, 7));
 //! } else {
-//!     assert!(events.is_empty()); // kqueue ended it when `number` was closed
+//!     assert!(events.is_empty()); // kqueue and poll(2) ended it when `number` was closed
 //! }
 //!
 //! drop(duplicate); // the last copy: the registration ends everywhere
@@ -360,7 +368,9 @@
 //! - **Threads**: [`Poller::poll_into`] takes `&self`: several threads can wait on one poller,
 //!   each with its own [`Events`], and register through it meanwhile. `poll` and `wait`, whose
 //!   results live in the poller, take `&mut self`; a [`Registry`] registers from other threads
-//!   while they block. A [`Waker`] ends a wait. Nothing takes a lock on the wait path.
+//!   while they block. A [`Waker`] ends a wait. Nothing takes a lock on the wait path (the
+//!   poll(2) backend takes one only after its registrations changed, or to hand a oneshot event
+//!   to one waiter).
 //! - **No allocation when waiting**: event buffers ([`Events`], and the poller's own) are
 //!   allocated up front and events are read in place. When more fds are ready than fit, the
 //!   rest come on later waits.

@@ -82,64 +82,79 @@ impl Deref for PollPoller {
 }
 
 impl Poller for PollPoller {
+    #[inline]
     fn new() -> io::Result<Self> {
         Self::with_capacity(OsPoller::DEFAULT_CAPACITY)
     }
 
+    #[inline]
     fn with_capacity(capacity: usize) -> io::Result<Self> {
         Ok(PollPoller {
             inner: OsPoller::with_backend(Backend::Poll, capacity)?,
         })
     }
 
+    #[inline]
     fn add(&self, event: EventObject) -> io::Result<()> {
         self.inner.add(event)
     }
 
+    #[inline]
     fn delete(&self, fd: RawFd) -> io::Result<()> {
         self.inner.delete(fd)
     }
 
+    #[inline]
     fn wait(&mut self, timeout_ms: i32) -> io::Result<&[EventObject]> {
         self.inner.wait(timeout_ms)
     }
 
+    #[inline]
     fn add_with(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
         self.inner.add_with(fd, registration)
     }
 
+    #[inline]
     fn modify(&self, fd: RawFd, registration: Registration) -> io::Result<()> {
         self.inner.modify(fd, registration)
     }
 
+    #[inline]
     fn register(&self, fd: BorrowedFd<'_>, registration: Registration) -> io::Result<()> {
         self.inner.register(fd, registration)
     }
 
+    #[inline]
     fn reregister(&self, fd: BorrowedFd<'_>, registration: Registration) -> io::Result<()> {
         self.inner.reregister(fd, registration)
     }
 
+    #[inline]
     fn deregister(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         self.inner.deregister(fd)
     }
 
+    #[inline]
     fn poll(&mut self, timeout: Option<Duration>) -> io::Result<&[Event]> {
         self.inner.poll(timeout)
     }
 
+    #[inline]
     fn poll_into(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         self.inner.poll_into(events, timeout)
     }
 
+    #[inline]
     fn wait_timeout(&mut self, timeout: Option<Duration>) -> io::Result<&[EventObject]> {
         self.inner.wait_timeout(timeout)
     }
 
+    #[inline]
     fn waker(&self) -> io::Result<Waker> {
         self.inner.waker()
     }
 
+    #[inline]
     fn registry(&self) -> io::Result<Registry> {
         self.inner.registry()
     }

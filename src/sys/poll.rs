@@ -363,7 +363,8 @@ pub(crate) use only::*;
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 mod only {
     use super::table::POLLRDHUP;
-    use super::{unsupported, Selector};
+    use super::super::unsupported;
+    use super::Selector;
     use crate::timeout::Timeout;
     use crate::{Backend, Event, Readiness};
     use std::io;

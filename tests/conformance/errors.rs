@@ -3,7 +3,7 @@
 //! epoll gives on every backend; only what no system call reports is pollio's own error.
 
 use crate::support::{
-    assert_usable, backend_of, duplicate_at, free_fd_number, next_event_for, send, unix_pair,
+    assert_usable, backend_of, duplicate_at, free_fd_number_for, next_event_for, send, unix_pair,
     TempFile,
 };
 use pollio::{Backend, EventObject, Poller, Registration};
@@ -54,7 +54,7 @@ pub fn negative_fd_is_ebadf<P: Poller>() {
 /// before it looks for a registration.
 pub fn closed_fd_is_ebadf<P: Poller>() {
     let mut poller = P::new().expect("new");
-    let number = free_fd_number(0);
+    let number = free_fd_number_for::<P>(0);
     let (a, _b) = unix_pair();
     drop(duplicate_at(&a, number));
     let reg = Registration::server(1);
@@ -180,7 +180,7 @@ pub fn bad_capacity_is_invalid_input<P: Poller>() {
 /// open), and a new file that gets the same number can be added and reports its own events.
 pub fn delete_after_close_is_ebadf<P: Poller>() {
     let mut poller = P::new().expect("new");
-    let number = free_fd_number(1);
+    let number = free_fd_number_for::<P>(1);
     let (other, other_peer) = unix_pair();
     poller
         .add_with(other.as_raw_fd(), Registration::client(100))

@@ -34,6 +34,7 @@ macro_rules! backend_tests {
 mod support;
 
 mod buffer;
+mod closed_fds;
 mod errors;
 mod exclusive;
 mod interests;

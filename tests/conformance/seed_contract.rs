@@ -7,7 +7,7 @@
 
 use crate::errors::errno_of;
 use crate::support::{
-    backend_of, duplicate_at, free_fd_number, unix_pair, watchdog, BlockingThread, TempFile,
+    backend_of, duplicate_at, free_fd_number_for, unix_pair, watchdog, BlockingThread, TempFile,
     PATIENCE,
 };
 use pollio::{Backend, EventObject, Poller};
@@ -46,7 +46,7 @@ pub fn seed_delete_unknown<P: Poller>() {
 /// A closed fd, for add and delete, and a negative one: `EBADF`.
 pub fn seed_closed_and_negative_fds<P: Poller>() {
     let poller = P::new().expect("new");
-    let number = free_fd_number(0);
+    let number = free_fd_number_for::<P>(4);
     let (a, _b) = unix_pair();
     drop(duplicate_at(&a, number));
     let ebadf = io::Error::from_raw_os_error(libc::EBADF).kind();
