@@ -268,7 +268,8 @@ pub trait Poller {
     /// [`Duration::MAX`]). The wait never ends before `timeout` unless an event is ready, a
     /// [`Waker`] woke it, or a signal interrupted it (then it returns `Ok` with no events).
     /// Sub-millisecond timeouts are kept exact where the kernel can (`epoll_pwait2` on Linux
-    /// 5.11+, `kevent` everywhere) and otherwise rounded up to the next millisecond.
+    /// 5.11+, `kevent` everywhere, `ppoll` where libc has it) and otherwise rounded up to the
+    /// next millisecond.
     ///
     /// The slice borrows the poller; to register or deregister while going through it, use a
     /// [`Registry`] (see [`registry`](Self::registry)).
@@ -294,7 +295,8 @@ pub trait Poller {
     ///
     /// With several threads waiting: an edge-triggered or oneshot event is given to one of
     /// them; a level-triggered fd that stays ready can be reported to several, since each
-    /// wait finds it ready; a [`Waker`]'s wake makes at least one of them return (and exactly
+    /// wait finds it ready (so can an edge-triggered one on the poll(2) backend, which reports
+    /// edges as levels); a [`Waker`]'s wake makes at least one of them return (and exactly
     /// one takes the wake, so wakes keep coalescing).
     ///
     /// ```

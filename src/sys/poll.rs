@@ -447,3 +447,62 @@ mod only {
         new_event(word, libc::POLLIN)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Readiness;
+    use std::os::unix::net::UnixStream;
+    use std::time::Duration;
+
+    fn readiness(revents: libc::c_short) -> Readiness {
+        new_event(7, revents).readiness()
+    }
+
+    #[test]
+    fn revents_become_the_documented_readiness() {
+        let all = Readiness::READABLE | Readiness::WRITABLE | Readiness::PRIORITY;
+        assert_eq!(
+            readiness(libc::POLLIN | libc::POLLOUT | libc::POLLPRI),
+            Readiness::from_bits(all)
+        );
+        let hung_up = Readiness::READ_CLOSED | Readiness::WRITE_CLOSED | Readiness::HANG_UP;
+        assert_eq!(readiness(libc::POLLHUP), Readiness::from_bits(hung_up));
+        let failed = Readiness::WRITE_CLOSED | Readiness::ERROR;
+        assert_eq!(readiness(libc::POLLERR), Readiness::from_bits(failed));
+        if table::POLLRDHUP != 0 {
+            let half = Readiness::READABLE | Readiness::READ_CLOSED | Readiness::READ_HANG_UP;
+            assert_eq!(
+                readiness(libc::POLLIN | table::POLLRDHUP),
+                Readiness::from_bits(half)
+            );
+        }
+        assert_eq!(new_event(7, libc::POLLIN).token(), 7);
+    }
+
+    /// Two threads waiting at once: the second takes a spare waiter, with an interrupt of its
+    /// own, and later second waits reuse it instead of making another.
+    #[test]
+    fn a_second_waiter_is_made_once_and_reused() -> io::Result<()> {
+        let selector = Selector::create()?;
+        let (a, _b) = UnixStream::pair()?;
+        selector.add(
+            std::os::fd::AsRawFd::as_raw_fd(&a),
+            1,
+            Interest::READABLE,
+            Mode::Level,
+            false,
+        )?;
+        for _ in 0..3 {
+            // Holding the first waiter makes every wait on this thread a second one.
+            let first = selector.first.lock().unwrap();
+            let mut events = Vec::with_capacity(4);
+            selector.select_for(&mut events, Some(Duration::from_millis(1)))?;
+            assert!(events.is_empty());
+            drop(first);
+        }
+        assert_eq!(selector.lock().interrupts.len(), 2);
+        assert_eq!(selector.spare_waiters().len(), 1);
+        Ok(())
+    }
+}
