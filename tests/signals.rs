@@ -87,20 +87,29 @@ fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A thread to signal, movable to the signalling thread.
+struct Target(libc::pthread_t);
+
+// SAFETY: a pthread_t only names a thread (a pointer on some systems, such as Redox and
+// Cygwin); the signalling thread only passes it to pthread_kill, and is joined before the
+// named thread returns.
+unsafe impl Send for Target {}
+
 /// Runs `f` on this thread while another thread sends it SIGUSR1 as fast as it can.
 fn under_storm<T>(f: impl FnOnce() -> T) -> (T, usize) {
     install_handler();
     // SAFETY: pthread_self has no preconditions.
-    let target = unsafe { libc::pthread_self() };
+    let target = Target(unsafe { libc::pthread_self() });
     let stop = AtomicBool::new(false);
     let before = DELIVERED.load(Ordering::Relaxed);
     let value = thread::scope(|scope| {
         let stop = &stop;
         scope.spawn(move || {
+            let target = target;
             while !stop.load(Ordering::Relaxed) {
                 // SAFETY: `target` is the scope's owner thread, which is alive until this
                 // thread has been joined.
-                let rc = unsafe { libc::pthread_kill(target, libc::SIGUSR1) };
+                let rc = unsafe { libc::pthread_kill(target.0, libc::SIGUSR1) };
                 assert_eq!(rc, 0, "pthread_kill");
                 thread::yield_now();
             }

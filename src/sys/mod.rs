@@ -82,9 +82,7 @@ macro_rules! on_poll_only_targets {
             target_os = "haiku",
             target_os = "hurd",
             target_os = "nto",
-            target_os = "aix",
             target_os = "redox",
-            target_os = "fuchsia",
             target_os = "cygwin",
         ))]
         $item
@@ -116,9 +114,7 @@ macro_rules! on_supported_targets {
     target_os = "haiku",
     target_os = "hurd",
     target_os = "nto",
-    target_os = "aix",
     target_os = "redox",
-    target_os = "fuchsia",
     target_os = "cygwin",
 )))]
 mod no_backend {
@@ -129,18 +125,43 @@ mod no_backend {
                 "pollio has no backend for ",
                 $what,
                 ": it needs epoll (Linux, Android), kqueue (macOS, iOS, FreeBSD, NetBSD, OpenBSD, \
-                 DragonFly) or poll(2) (illumos, Solaris, Haiku, GNU/Hurd, QNX Neutrino, AIX, \
-                 Redox, Fuchsia, Cygwin)"
+                 DragonFly) or poll(2) (illumos, Solaris, Haiku, GNU/Hurd, QNX Neutrino, Redox, \
+                 Cygwin)"
             ));
         };
     }
 
+    // Named where the target is one rustc knows and std supports; one arm applies.
     #[cfg(windows)]
     no_backend_for!("Windows (target_family = \"windows\")");
     #[cfg(target_family = "wasm")]
     no_backend_for!("WebAssembly (target_family = \"wasm\")");
-    #[cfg(not(any(windows, target_family = "wasm")))]
-    no_backend_for!("this target's target_os");
+    #[cfg(target_os = "fuchsia")]
+    no_backend_for!("Fuchsia (target_os = \"fuchsia\")");
+    #[cfg(target_os = "aix")]
+    no_backend_for!("AIX (target_os = \"aix\")");
+    #[cfg(target_os = "espidf")]
+    no_backend_for!("ESP-IDF (target_os = \"espidf\")");
+    #[cfg(target_os = "vxworks")]
+    no_backend_for!("VxWorks (target_os = \"vxworks\")");
+    #[cfg(target_os = "nuttx")]
+    no_backend_for!("NuttX (target_os = \"nuttx\")");
+    #[cfg(target_os = "hermit")]
+    no_backend_for!("Hermit (target_os = \"hermit\")");
+    #[cfg(target_os = "uefi")]
+    no_backend_for!("UEFI (target_os = \"uefi\")");
+    #[cfg(not(any(
+        windows,
+        target_family = "wasm",
+        target_os = "fuchsia",
+        target_os = "aix",
+        target_os = "espidf",
+        target_os = "vxworks",
+        target_os = "nuttx",
+        target_os = "hermit",
+        target_os = "uefi",
+    )))]
+    no_backend_for!("this target (its target_os is none of the supported ones)");
 }
 
 on_supported_targets! {

@@ -161,7 +161,6 @@ fn connect_in_progress(addr: SocketAddrV4) -> OwnedFd {
         target_os = "dragonfly",
         target_os = "haiku",
         target_os = "nto",
-        target_os = "aix",
     ))]
     {
         // The BSDs' sockaddr (and those derived from it) starts with its own length.

@@ -109,7 +109,6 @@ fn precise_waits<P: Poller>() -> bool {
             target_os = "android",
             target_os = "haiku",
             target_os = "hurd",
-            target_os = "fuchsia",
             target_os = "cygwin",
         )),
         _ => true,

@@ -143,7 +143,6 @@ impl NotifyFd {
     target_os = "solaris",
     target_os = "hurd",
     target_os = "redox",
-    target_os = "fuchsia",
     target_os = "cygwin",
 ))]
 fn nonblocking_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -164,7 +163,6 @@ fn nonblocking_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     target_os = "solaris",
     target_os = "hurd",
     target_os = "redox",
-    target_os = "fuchsia",
     target_os = "cygwin",
 )))]
 fn nonblocking_pipe() -> io::Result<(OwnedFd, OwnedFd)> {

@@ -302,16 +302,17 @@ const MAX_SECS: u64 = i32::MAX as u64;
     target_os = "android",
     target_os = "haiku",
     target_os = "hurd",
-    target_os = "fuchsia",
     target_os = "cygwin",
 ))]
 fn poll(pollfds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<libc::c_int> {
-    let timespec = timeout
-        .filter(|d| d.as_secs() <= MAX_SECS)
-        .map(|d| libc::timespec {
-            tv_sec: d.as_secs() as libc::time_t,
-            tv_nsec: d.subsec_nanos() as _,
-        });
+    let timespec = timeout.filter(|d| d.as_secs() <= MAX_SECS).map(|d| {
+        // SAFETY: all-zero bytes are a valid timespec. Set field by field, because on some
+        // 32-bit targets (OpenHarmony's, musl's) it has private padding.
+        let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+        ts.tv_sec = d.as_secs() as libc::time_t;
+        ts.tv_nsec = d.subsec_nanos() as _;
+        ts
+    });
     let timeout_ptr = timespec
         .as_ref()
         .map_or(std::ptr::null(), |ts| ts as *const libc::timespec);
@@ -332,7 +333,6 @@ fn poll(pollfds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<l
     target_os = "android",
     target_os = "haiku",
     target_os = "hurd",
-    target_os = "fuchsia",
     target_os = "cygwin",
 )))]
 fn poll(pollfds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<libc::c_int> {
