@@ -109,7 +109,6 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 /// The type of `kevent.filter`.
 #[cfg(target_os = "netbsd")]
@@ -208,11 +207,7 @@ fn kevent_timeout(timeout: Timeout) -> Option<libc::timespec> {
     // deadline arithmetic near its limits.
     const MAX_SECS: u64 = i32::MAX as u64;
 
-    let duration = match timeout {
-        Timeout::Forever => return None,
-        Timeout::Millis(ms) => Duration::from_millis(u64::from(ms.unsigned_abs())),
-        Timeout::Precise(duration) => duration,
-    };
+    let duration = timeout.duration()?;
     if duration.as_secs() > MAX_SECS {
         return None;
     }
@@ -767,6 +762,7 @@ mod tests {
     use super::*;
     use crate::EventKind;
     use std::os::unix::net::UnixStream;
+    use std::time::Duration;
 
     fn kernel_event(fd: RawFd, filter: Filter, flags: Flags, fflags: u32) -> Event {
         let word = word::pack(fd, EventKind::Client, 7);
