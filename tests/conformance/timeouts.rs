@@ -122,10 +122,9 @@ fn kernel_has_epoll_pwait2() -> bool {
     let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
     assert!(epoll >= 0, "epoll_create1");
     let mut event = libc::epoll_event { events: 0, u64: 0 };
-    let zero = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    // SAFETY: all-zero bytes are a valid timespec (zero seconds); a literal cannot build one
+    // where it has private padding (32-bit OpenHarmony and musl).
+    let zero: libc::timespec = unsafe { std::mem::zeroed() };
     // SAFETY: one writable event slot, a live timespec, and no signal mask.
     let res = unsafe {
         libc::syscall(
