@@ -7,8 +7,8 @@ use std::os::fd::RawFd;
 /// The backend of the poller type `P`: `PollPoller`'s is poll(2), every other type's is what
 /// `OsPoller::new` uses on this platform.
 pub fn backend_of<P: Poller>() -> Backend {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    if std::any::type_name::<P>() == std::any::type_name::<pollio::PollPoller>() {
+    // By name: `PollPoller` does not exist on the kqueue systems.
+    if std::any::type_name::<P>().ends_with("::PollPoller") {
         return Backend::Poll;
     }
     OsPoller::new().expect("new").backend()
