@@ -76,7 +76,7 @@ impl Backend for Pollio {
 /// pollio's `poll_into`: the same registrations as [`Pollio`], waits through `&self` into a
 /// caller-owned [`Events`] of the same capacity.
 pub struct PollioInto {
-    poller: OsPoller,
+    rich: Pollio,
     events: Events,
 }
 
@@ -87,32 +87,27 @@ impl Backend for PollioInto {
 
     fn new() -> Self {
         PollioInto {
-            poller: new_poller(),
+            rich: Pollio::new(),
             events: Events::with_capacity(CAPACITY).expect("pollio events"),
         }
     }
 
     fn register(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
-        let registration = Registration::client(key).with_mode(mode(trigger));
-        self.poller
-            .register(fd, registration)
-            .expect("pollio register");
+        self.rich.register(fd, key, trigger);
     }
 
     fn rearm(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
-        let registration = Registration::client(key).with_mode(mode(trigger));
-        self.poller
-            .reregister(fd, registration)
-            .expect("pollio reregister");
+        self.rich.rearm(fd, key, trigger);
     }
 
     fn deregister(&mut self, fd: BorrowedFd<'_>) {
-        self.poller.deregister(fd).expect("pollio deregister");
+        self.rich.deregister(fd);
     }
 
     #[inline]
     fn wait(&mut self, timeout: Option<Duration>, mut visit: impl FnMut(u64)) -> usize {
         let n = self
+            .rich
             .poller
             .poll_into(&mut self.events, timeout)
             .expect("pollio poll_into");
@@ -123,7 +118,7 @@ impl Backend for PollioInto {
     }
 
     fn waker(&mut self) -> pollio::Waker {
-        self.poller.waker().expect("pollio waker")
+        self.rich.waker()
     }
 }
 
