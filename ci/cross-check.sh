@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Compile-checks the pollio package (library, tests and examples) for macOS, iOS and the BSDs, so
-# a type error in the kqueue backend fails CI on a Linux machine. The workspace's other members,
-# the benchmarks and the model test, are Linux-only and not checked here.
+# Compile-checks the pollio package (library, tests and examples) for every target it supports
+# but the host: macOS, iOS and the BSDs (kqueue), Android and OpenHarmony (epoll, and poll(2) on
+# request), and the Unix systems with neither (poll(2): illumos, Solaris, Haiku, GNU/Hurd, QNX
+# Neutrino, Redox, Cygwin), so a type error in a backend, or in a test as it compiles there,
+# fails CI on a Linux machine. The workspace's other members, the benchmarks and the model test,
+# are Linux-only and not checked here.
 #
 # It uses Debian's rustc-web toolchain (installed if missing), which ships the standard
 # library's sources: `-Zbuild-std` builds `std` for each target from them, so no prebuilt
@@ -12,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 targets=(
+    # kqueue
     aarch64-apple-darwin
     x86_64-apple-darwin
     aarch64-apple-ios
@@ -19,6 +23,19 @@ targets=(
     x86_64-unknown-netbsd
     x86_64-unknown-openbsd
     x86_64-unknown-dragonfly
+    # epoll, and poll(2) on request
+    aarch64-linux-android
+    x86_64-linux-android
+    armv7-unknown-linux-ohos
+    # poll(2) only
+    x86_64-unknown-illumos
+    x86_64-pc-solaris
+    sparcv9-sun-solaris
+    x86_64-unknown-haiku
+    x86_64-unknown-hurd-gnu
+    x86_64-pc-nto-qnx710
+    x86_64-unknown-redox
+    x86_64-pc-cygwin
 )
 if [ "$#" -gt 0 ]; then
     targets=("$@")

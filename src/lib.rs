@@ -1,16 +1,23 @@
-//! A minimal, fast event poller for Linux, macOS and the BSDs.
+//! A minimal, fast event poller for Linux, macOS, the BSDs and other Unix systems.
 //!
 //! **pollio** wraps the kernel's readiness APIs — [epoll](https://man7.org/linux/man-pages/man7/epoll.7.html)
-//! on Linux and [kqueue](https://man.freebsd.org/cgi/man.cgi?query=kqueue) on macOS, iOS and
-//! the BSDs — behind one small [`Poller`] trait, for event-driven servers, custom async
-//! runtimes and event loops that want direct control of the OS poller.
+//! on Linux and Android, [kqueue](https://man.freebsd.org/cgi/man.cgi?query=kqueue) on macOS,
+//! iOS and the BSDs, and [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html) on the
+//! other Unix systems — behind one small [`Poller`] trait, for event-driven servers, custom
+//! async runtimes and event loops that want direct control of the OS poller.
 //!
 //! # Supported platforms
 //!
 //! | Platform | Backend | Type |
 //! |----------|---------|------|
-//! | Linux    | `epoll` | [`OsPoller`] |
+//! | Linux, Android | `epoll`, or `poll` on request | [`OsPoller`], [`PollPoller`](struct.PollPoller.html) |
 //! | macOS, iOS, FreeBSD, NetBSD, OpenBSD, DragonFly | `kqueue` | [`OsPoller`] |
+//! | illumos, Solaris, and the other Unix systems the README lists | `poll` | [`OsPoller`] (= [`PollPoller`](struct.PollPoller.html)) |
+//!
+//! The poll(2) backend has the same API and errors; it reports edge-triggered registrations
+//! as level-triggered ones, and every wait costs time in proportion to the number of
+//! registered fds. [`PollPoller`](struct.PollPoller.html), which exists wherever that backend
+//! does (everywhere but the kqueue systems), lists every difference.
 //!
 //! # Quick start (the pollio 0.1.3 API)
 //!
@@ -285,10 +292,11 @@
 //! registration: its events keep coming, naming the fd number and key it was registered
 //! with, though the number may now belong to another file, and `delete` can no longer reach
 //! it. It ends when the last duplicate is closed. kqueue ends registrations when the fd is
-//! closed, duplicates or not. To stay clear of it: delete before closing; don't duplicate
-//! registered fds (or close the duplicates first); and with keys, check that the key's owner
-//! is still alive before acting on an event (if keys are reused, keep a generation count in
-//! some of their bits).
+//! closed, duplicates or not, and so does the poll(2) backend, whose registrations belong to
+//! the number (see [`PollPoller`](struct.PollPoller.html) for a number reused before a wait).
+//! To stay clear of it: delete before closing; don't duplicate registered fds (or close the
+//! duplicates first); and with keys, check that the key's owner is still alive before acting
+//! on an event (if keys are reused, keep a generation count in some of their bits).
 //!
 //! ```
 //! # fn main() -> std::io::Result<()> {
@@ -306,12 +314,13 @@
 //! drop(a); // closes `number`, not the file: `duplicate` keeps it open
 //!
 //! peer.write_all(b"x")?;
+//! let epoll = poller.backend() == pollio::Backend::Epoll;
 //! let events = poller.poll(Some(Duration::from_millis(100)))?;
-//! if cfg!(target_os = "linux") {
+//! if epoll {
 //!     // epoll still reports the registration, under a number that is not open any more.
 //!     assert_eq!((events[0].fd(), events[0].key()), (number, 7));
 //! } else {
-//!     assert!(events.is_empty()); // kqueue ended it when `number` was closed
+//!     assert!(events.is_empty()); // kqueue and poll(2) ended it when `number` was closed
 //! }
 //!
 //! drop(duplicate); // the last copy: the registration ends everywhere
@@ -370,7 +379,9 @@
 //! - **Threads**: [`Poller::poll_into`] takes `&self`: several threads can wait on one poller,
 //!   each with its own [`Events`], and register through it meanwhile. `poll` and `wait`, whose
 //!   results live in the poller, take `&mut self`; a [`Registry`] registers from other threads
-//!   while they block. A [`Waker`] ends a wait. Nothing takes a lock on the wait path.
+//!   while they block. A [`Waker`] ends a wait. Nothing takes a lock on the wait path (the
+//!   poll(2) backend takes one only after its registrations changed, or to hand a oneshot event
+//!   to one waiter).
 //! - **No allocation when waiting**: event buffers ([`Events`], and the poller's own) are
 //!   allocated up front and events are read in place. When more fds are ready than fit, the
 //!   rest come on later waits.
@@ -387,53 +398,80 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod child_exit;
-mod event;
-mod events;
-mod interest;
-mod os_poller;
-mod poller;
-mod readiness;
-mod registration;
-mod registry;
-mod signal;
+// First: it defines the macros below, and is where a target without a backend stops, with one
+// error and nothing else.
+#[macro_use]
 mod sys;
-mod timeout;
-mod timer;
-mod waker;
-mod word;
 
-pub use child_exit::ChildExit;
-pub use event::{Event, EventKind, EventObject};
-pub use events::Events;
-pub use interest::{Interest, Mode};
-pub use os_poller::OsPoller;
-pub use poller::Poller;
-pub use readiness::Readiness;
-pub use registration::Registration;
-pub use registry::Registry;
-pub use signal::Signal;
-pub use timer::Timer;
-pub use waker::Waker;
+on_supported_targets! {
+    mod backend;
+    mod child_exit;
+    mod event;
+    mod events;
+    mod interest;
+    mod os_poller;
+    mod poller;
+    mod readiness;
+    mod registration;
+    mod registry;
+    mod signal;
+    mod timeout;
+    mod timer;
+    mod waker;
+    mod word;
 
-/// Every public type is `Send + Sync`, checked at compile time.
-const _: () = {
-    const fn send_sync<T: Send + Sync>() {}
-    send_sync::<Event>();
-    send_sync::<EventKind>();
-    send_sync::<EventObject>();
-    send_sync::<Events>();
-    send_sync::<Interest>();
-    send_sync::<Mode>();
-    send_sync::<OsPoller>();
-    send_sync::<Readiness>();
-    send_sync::<Registration>();
-    send_sync::<Registry>();
-    send_sync::<Waker>();
-    send_sync::<Timer>();
-    send_sync::<Signal>();
-    send_sync::<ChildExit>();
-};
+    pub use backend::Backend;
+    pub use child_exit::ChildExit;
+    pub use event::{Event, EventKind, EventObject};
+    pub use events::Events;
+    pub use interest::{Interest, Mode};
+    pub use os_poller::OsPoller;
+    pub use poller::Poller;
+    pub use readiness::Readiness;
+    pub use registration::Registration;
+    pub use registry::Registry;
+    pub use signal::Signal;
+    pub use timer::Timer;
+    pub use waker::Waker;
+
+    /// Every public type is `Send + Sync`, checked at compile time.
+    const _: () = {
+        const fn send_sync<T: Send + Sync>() {}
+        send_sync::<Backend>();
+        send_sync::<Event>();
+        send_sync::<EventKind>();
+        send_sync::<EventObject>();
+        send_sync::<Events>();
+        send_sync::<Interest>();
+        send_sync::<Mode>();
+        send_sync::<OsPoller>();
+        send_sync::<Readiness>();
+        send_sync::<Registration>();
+        send_sync::<Registry>();
+        send_sync::<Waker>();
+        send_sync::<Timer>();
+        send_sync::<Signal>();
+        send_sync::<ChildExit>();
+    };
+}
+
+// Where the poll(2) backend is compiled: Linux, Android and the targets that have only it.
+on_epoll_targets! {
+    mod poll_poller;
+    pub use poll_poller::PollPoller;
+    const _: () = {
+        const fn send_sync<T: Send + Sync>() {}
+        send_sync::<PollPoller>();
+    };
+}
+on_poll_only_targets! {
+    mod poll_poller;
+    pub use poll_poller::PollPoller;
+    const _: () = {
+        const fn send_sync<T: Send + Sync>() {}
+        send_sync::<PollPoller>();
+    };
+}
 
 /// The README's examples, compiled as doctests so they stay true to the code.
 #[cfg(doctest)]

@@ -3,14 +3,16 @@
 use crate::events::{event_buffer, out_of_memory};
 use crate::registry::Shared;
 use crate::timeout::Timeout;
-use crate::{sys, Event, EventObject, Events, Poller, Registration, Registry, Waker};
+use crate::{sys, Backend, Event, EventObject, Events, Poller, Registration, Registry, Waker};
 use crate::{ChildExit, Signal, Timer};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::process::Child;
 use std::time::Duration;
 
-/// The platform's poller: epoll on Linux, kqueue on macOS, iOS and the BSDs.
+/// The platform's poller: epoll on Linux and Android, kqueue on macOS, iOS and the BSDs,
+/// poll(2) on the other Unix systems pollio supports. On Linux and Android,
+/// [`with_backend`](Self::with_backend) can build one on poll(2) instead (see [`Backend`]).
 ///
 /// It owns the kernel queue (close-on-exec, closed on drop) and one event buffer of
 /// [`capacity`](Self::capacity) entries, allocated up front: waiting allocates nothing.
@@ -31,6 +33,45 @@ impl OsPoller {
     /// 12 KiB for the kernel buffer on Linux x86_64 (16 bytes an event on other 64-bit
     /// targets, 32 with kqueue) plus 8 KiB once the seed `wait` is used.
     pub const DEFAULT_CAPACITY: usize = 1024;
+
+    /// A poller on `backend` whose wait returns at most `capacity` events at a time.
+    /// [`Poller::with_capacity`] is this with the platform's own backend.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use pollio::{Backend, OsPoller};
+    /// use std::io::ErrorKind;
+    ///
+    /// if cfg!(any(target_os = "linux", target_os = "android")) {
+    ///     let poller = OsPoller::with_backend(Backend::Poll, 256)?;
+    ///     assert_eq!((poller.backend(), poller.capacity()), (Backend::Poll, 256));
+    ///     let kqueue = OsPoller::with_backend(Backend::Kqueue, 256);
+    ///     assert_eq!(kqueue.unwrap_err().kind(), ErrorKind::Unsupported);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Unsupported`](io::ErrorKind::Unsupported) (pollio's own, no errno) for a backend this
+    /// platform does not have: only Linux and Android have two. Otherwise as
+    /// [`Poller::with_capacity`].
+    pub fn with_backend(backend: Backend, capacity: usize) -> io::Result<OsPoller> {
+        let events = event_buffer(capacity)?;
+        Ok(OsPoller {
+            registry: Registry {
+                shared: Shared::new(backend)?,
+            },
+            events,
+            objects: Vec::new(),
+        })
+    }
+
+    /// The kernel interface this poller waits with.
+    pub fn backend(&self) -> Backend {
+        self.shared().selector.backend()
+    }
 
     /// The most events one wait returns.
     pub fn capacity(&self) -> usize {
@@ -83,14 +124,7 @@ impl Poller for OsPoller {
     }
 
     fn with_capacity(capacity: usize) -> io::Result<Self> {
-        let events = event_buffer(capacity)?;
-        Ok(OsPoller {
-            registry: Registry {
-                shared: Shared::new()?,
-            },
-            events,
-            objects: Vec::new(),
-        })
+        Self::with_backend(sys::DEFAULT, capacity)
     }
 
     #[inline]
@@ -119,13 +153,17 @@ impl Poller for OsPoller {
         self.registry.modify(fd, registration)
     }
 
-    #[inline]
+    // Forced, as `wait`: with the poll backend's branch beside epoll's (Linux), LLVM stops
+    // inlining it, and the call and the timeout computed at run time cost 44 instructions per
+    // wait.
+    #[inline(always)]
     fn poll(&mut self, timeout: Option<Duration>) -> io::Result<&[Event]> {
         self.select(Timeout::from_duration(timeout))?;
         Ok(&self.events)
     }
 
-    #[inline]
+    // Forced, as `poll`.
+    #[inline(always)]
     fn poll_into(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         let shared = self.shared();
         shared
@@ -171,7 +209,9 @@ impl AsRawFd for OsPoller {
 }
 
 /// The kernel queue's fd (the epoll or kqueue descriptor), borrowed for as long as the poller.
-/// It can be registered in another poller, to nest one event loop in another.
+/// It can be registered in another poller, to nest one event loop in another. The poll(2)
+/// backend has no kernel queue: its fd is the eventfd (or pipe) that interrupts its wait, which
+/// add, modify and delete refuse as epoll refuses its own fd, and which cannot nest it.
 impl AsFd for OsPoller {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.shared().selector.as_fd()
@@ -181,6 +221,7 @@ impl AsFd for OsPoller {
 impl std::fmt::Debug for OsPoller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OsPoller")
+            .field("backend", &self.backend())
             .field("fd", &self.as_raw_fd())
             .field("capacity", &self.capacity())
             .finish()

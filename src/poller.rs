@@ -60,25 +60,26 @@ use std::time::Duration;
 ///
 /// Every failure the kernel reports reaches the caller as the OS error itself:
 /// [`raw_os_error()`](io::Error::raw_os_error) is the errno and [`kind()`](io::Error::kind) is
-/// what the standard library derives from it. In the cases marked "emulated", kqueue reports
-/// no error or another one, and [`OsPoller`](crate::OsPoller) builds the error from epoll's
-/// errno, so one check works on every backend; the one difference kept is that kqueue accepts
-/// regular files and directories. pollio makes an error of its own, with no errno, only for
-/// conditions that no system call reports. No method panics, and a failed call leaves the
-/// poller and its registrations as they were.
+/// what the standard library derives from it. In the cases marked "emulated", kqueue or
+/// poll(2) reports no error or another one, and [`OsPoller`](crate::OsPoller) builds the error
+/// from epoll's errno, so one check works on every backend; the differences kept are that
+/// kqueue accepts regular files and directories, and that the poll(2) backend accepts the other
+/// files epoll cannot poll, such as `/dev/null`. pollio makes an error of its own, with no
+/// errno, only for conditions that no system call reports. No method panics, and a failed call
+/// leaves the poller and its registrations as they were.
 ///
-/// | Situation | epoll | kqueue |
-/// |-----------|-------|--------|
-/// | an fd added twice | `EEXIST` (`AlreadyExists`) | `EEXIST` (emulated) |
-/// | modify or delete of an open fd that is not registered | `ENOENT` (`NotFound`) | `ENOENT` (emulated) |
-/// | any operation on an fd that is not open (never opened, or closed: closing ends its registration, unless a duplicate is open), or on a negative fd | `EBADF` | `EBADF` |
-/// | a regular file or directory | `EPERM` (`PermissionDenied`) for add, modify and delete | accepted (always readable) |
-/// | the poller's own queue fd | `EINVAL` (`InvalidInput`) | `EINVAL` (emulated) |
-/// | the poller's waker fd (eventfd or pipe) | `InvalidInput`, pollio's own (no errno) | the same |
-/// | a capacity of 0, or too large | `InvalidInput`, pollio's own | the same |
-/// | the event buffer cannot be allocated | `OutOfMemory`, pollio's own | the same |
-/// | the seed [`wait`](Self::wait) with any negative timeout | blocks (not an error) | the same |
-/// | a signal during a wait | `Ok` with no events (not an error) | the same |
+/// | Situation | epoll | kqueue | poll(2) |
+/// |-----------|-------|--------|---------|
+/// | an fd added twice | `EEXIST` (`AlreadyExists`) | `EEXIST` (emulated) | `EEXIST` (emulated) |
+/// | modify or delete of an open fd that is not registered | `ENOENT` (`NotFound`) | `ENOENT` (emulated) | `ENOENT` (emulated) |
+/// | any operation on an fd that is not open (never opened, or closed: closing ends its registration, unless a duplicate is open), or on a negative fd | `EBADF` | `EBADF` | `EBADF` (from `fstat`) |
+/// | a regular file or directory | `EPERM` (`PermissionDenied`) for add, modify and delete | accepted (always readable) | `EPERM` (emulated; block devices too) |
+/// | the poller's own queue fd | `EINVAL` (`InvalidInput`) | `EINVAL` (emulated) | `EINVAL` (emulated; its interrupting eventfd or pipe) |
+/// | the poller's waker fd (eventfd or pipe) | `InvalidInput`, pollio's own (no errno) | the same | the same |
+/// | a capacity of 0, or too large | `InvalidInput`, pollio's own | the same | the same |
+/// | the event buffer cannot be allocated | `OutOfMemory`, pollio's own | the same | the same |
+/// | the seed [`wait`](Self::wait) with any negative timeout | blocks (not an error) | the same | the same |
+/// | a signal during a wait | `Ok` with no events (not an error) | the same | the same |
 ///
 /// `EBADF` has no stable [`ErrorKind`](io::ErrorKind): match it with
 /// `err.raw_os_error() == Some(libc::EBADF)`. Other errors the kernel gives pass through
@@ -119,7 +120,11 @@ pub trait Poller {
     /// events keep coming, with the fd number and key it was registered with, though that
     /// number may now belong to another file. `delete` cannot reach it any more (the number is
     /// not open, `EBADF`, or names the other file), so it lasts until the last duplicate is
-    /// closed. kqueue drops registrations when the fd is closed, duplicates or not.
+    /// closed. kqueue drops registrations when the fd is closed, duplicates or not. The poll(2)
+    /// backend's registrations belong to the fd number: closing ends them, but a number reused
+    /// by another file before the next wait is polled under the old registration until `add`,
+    /// `modify` or `delete` of that number notice the new file (see
+    /// [`PollPoller`](struct.PollPoller.html)).
     ///
     /// To stay clear of it: delete before closing; do not duplicate registered fds (or close
     /// the duplicates first); and when events carry keys, check that the key's owner still
@@ -265,7 +270,8 @@ pub trait Poller {
     /// [`Duration::MAX`]). The wait never ends before `timeout` unless an event is ready, a
     /// [`Waker`] woke it, or a signal interrupted it (then it returns `Ok` with no events).
     /// Sub-millisecond timeouts are kept exact where the kernel can (`epoll_pwait2` on Linux
-    /// 5.11+, `kevent` everywhere) and otherwise rounded up to the next millisecond.
+    /// 5.11+, `kevent` everywhere, `ppoll` where libc has it) and otherwise rounded up to the
+    /// next millisecond.
     ///
     /// The slice borrows the poller; to register or deregister while going through it, use a
     /// [`Registry`] (see [`registry`](Self::registry)).
@@ -291,7 +297,8 @@ pub trait Poller {
     ///
     /// With several threads waiting: an edge-triggered or oneshot event is given to one of
     /// them; a level-triggered fd that stays ready can be reported to several, since each
-    /// wait finds it ready; a [`Waker`]'s wake makes at least one of them return (and exactly
+    /// wait finds it ready (so can an edge-triggered one on the poll(2) backend, which reports
+    /// edges as levels); a [`Waker`]'s wake makes at least one of them return (and exactly
     /// one takes the wake, so wakes keep coalescing).
     ///
     /// ```

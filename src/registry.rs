@@ -1,6 +1,6 @@
 //! Registration, shared by a poller and every [`Registry`] and [`Waker`] cloned from it.
 
-use crate::{sys, Event, EventObject, Registration, Waker};
+use crate::{sys, Backend, Event, EventObject, Registration, Waker};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,9 +18,9 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new() -> io::Result<Arc<Shared>> {
+    pub(crate) fn new(backend: Backend) -> io::Result<Arc<Shared>> {
         Ok(Arc::new(Shared {
-            selector: sys::Selector::new()?,
+            selector: sys::Selector::new(backend)?,
             wake_source: OnceLock::new(),
             notified: AtomicBool::new(false),
         }))
@@ -112,7 +112,9 @@ fn invalid_input(why: &'static str) -> io::Error {
 ///
 /// Get one from [`Poller::registry`](crate::Poller::registry); clone it freely. Registration
 /// goes straight to the kernel (`epoll_ctl` / `kevent`), so a waiting thread takes no lock and
-/// a registration made while it waits is seen by that same wait. It is also how a loop over
+/// a registration made while it waits is seen by that same wait. (The poll(2) backend keeps
+/// the registrations in a table instead, and interrupts a blocked wait so that it sees the
+/// change.) It is also how a loop over
 /// the events of [`Poller::poll`](crate::Poller::poll), which borrow the poller, registers
 /// and deregisters as it goes (see [the server loop](crate#the-server-loop)).
 ///

@@ -42,6 +42,16 @@ impl Timeout {
         Timeout::Precise(d)
     }
 
+    /// The timeout as a duration; `None` blocks.
+    #[inline]
+    pub(crate) fn duration(self) -> Option<Duration> {
+        match self {
+            Timeout::Forever => None,
+            Timeout::Millis(ms) => Some(Duration::from_millis(u64::from(ms.unsigned_abs()))),
+            Timeout::Precise(d) => Some(d),
+        }
+    }
+
     /// The timeout in whole milliseconds for a call that takes nothing finer, rounded up so a
     /// wait never ends early; -1 (block) when it does not fit in an `i32`.
     pub(crate) fn ceil_millis(self) -> i32 {

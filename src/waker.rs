@@ -13,7 +13,8 @@ use std::sync::Arc;
 ///
 /// Wakes coalesce: however many wakes happen before a wait returns, they cause one early
 /// return. Only the first wake after a wait returned makes a system call (one `write` to an
-/// eventfd on Linux, one `kevent` on kqueue); the rest are one atomic operation.
+/// eventfd on Linux, one `kevent` on kqueue, one `write` to a pipe on the other poll(2)
+/// systems); the rest are one atomic operation.
 ///
 /// [`wake`](Self::wake) is async-signal-safe: it takes no lock and allocates nothing, so it may
 /// be called from a signal handler.

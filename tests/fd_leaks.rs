@@ -3,11 +3,11 @@
 //!
 //! Linux only, because it reads `/proc/self/fd` (the other platforms have no such listing).
 //! The file is its own test binary with a single test, so no other test opens or closes
-//! descriptors while it counts. Not under Miri, where `/proc/self/fd` lists the interpreter's
-//! descriptors, not the program's.
+//! descriptors while it counts. It checks epoll, then poll(2), one after the other. Not under
+//! Miri, where `/proc/self/fd` lists the interpreter's descriptors, not the program's.
 #![cfg(all(target_os = "linux", not(miri)))]
 
-use pollio::{EventObject, OsPoller, Poller, Registration};
+use pollio::{Backend, EventObject, OsPoller, Poller, Registration};
 use std::collections::BTreeSet;
 use std::io::{ErrorKind, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -53,22 +53,38 @@ fn kind_of<T>(result: std::io::Result<T>) -> ErrorKind {
 
 #[test]
 fn descriptors_are_closed_on_every_path() {
-    created_and_dropped_pollers_close_their_fds();
-    handles_keep_the_fds_until_the_last_drops();
-    error_paths_leak_nothing();
-    own_descriptors_are_close_on_exec();
-    the_wakers_descriptor_is_refused();
+    for backend in [Backend::Epoll, Backend::Poll] {
+        created_and_dropped_pollers_close_their_fds(backend);
+        handles_keep_the_fds_until_the_last_drops(backend);
+        error_paths_leak_nothing(backend);
+        own_descriptors_are_close_on_exec(backend);
+        the_wakers_descriptor_is_refused(backend);
+    }
+}
+
+/// A poller on `backend` with room for `capacity` events per wait.
+fn poller_on(backend: Backend, capacity: usize) -> std::io::Result<OsPoller> {
+    OsPoller::with_backend(backend, capacity)
+}
+
+/// What `/proc/self/fd` shows for the two descriptors of a poller with a waker: the queue
+/// (epoll's, or the eventfd that interrupts a poll(2) wait) and the waker's eventfd.
+fn own_targets(backend: Backend) -> [&'static str; 2] {
+    match backend {
+        Backend::Poll => ["anon_inode:[eventfd]", "anon_inode:[eventfd]"],
+        _ => ["anon_inode:[eventfd]", "anon_inode:[eventpoll]"],
+    }
 }
 
 /// 10,000 pollers, with and without a waker, leave nothing behind.
-fn created_and_dropped_pollers_close_their_fds() {
+fn created_and_dropped_pollers_close_their_fds(backend: Backend) {
     let base = open_fds();
     for _ in 0..10_000 {
-        drop(OsPoller::new().expect("new"));
+        drop(poller_on(backend, OsPoller::DEFAULT_CAPACITY).expect("new"));
     }
     assert_eq!(open_fds(), base, "plain pollers leaked");
     for _ in 0..2_000 {
-        let poller = OsPoller::with_capacity(8).expect("with_capacity");
+        let poller = poller_on(backend, 8).expect("with_capacity");
         let waker = poller.waker().expect("waker");
         waker.wake().expect("wake");
         drop(poller);
@@ -79,16 +95,16 @@ fn created_and_dropped_pollers_close_their_fds() {
 
 /// A registry or waker that outlives its poller keeps the poller's descriptors open (it
 /// still works), and the last handle to drop closes them.
-fn handles_keep_the_fds_until_the_last_drops() {
+fn handles_keep_the_fds_until_the_last_drops(backend: Backend) {
     let base = open_fds();
-    let poller = OsPoller::new().expect("new");
+    let poller = poller_on(backend, OsPoller::DEFAULT_CAPACITY).expect("new");
     let registry = poller.registry().expect("registry");
     let waker = poller.waker().expect("waker");
     let with_poller = open_fds();
     assert_eq!(
         with_poller.len(),
         base.len() + 2,
-        "an epoll fd and an eventfd"
+        "the queue's fd and an eventfd"
     );
     drop(poller);
     assert_eq!(
@@ -114,16 +130,16 @@ fn handles_keep_the_fds_until_the_last_drops() {
 }
 
 /// Every error in the error table leaves the descriptor count as it was.
-fn error_paths_leak_nothing() {
+fn error_paths_leak_nothing(backend: Backend) {
     let base = open_fds();
-    assert_eq!(kind_of(OsPoller::with_capacity(0)), ErrorKind::InvalidInput);
+    assert_eq!(kind_of(poller_on(backend, 0)), ErrorKind::InvalidInput);
     assert_eq!(
-        kind_of(OsPoller::with_capacity(usize::MAX)),
+        kind_of(poller_on(backend, usize::MAX)),
         ErrorKind::InvalidInput
     );
     assert_eq!(open_fds(), base, "a refused capacity leaked");
 
-    let poller = OsPoller::new().expect("new");
+    let poller = poller_on(backend, OsPoller::DEFAULT_CAPACITY).expect("new");
     let waker = poller.waker().expect("waker");
     let (a, b) = UnixStream::pair().expect("socketpair");
     let fd = a.as_raw_fd();
@@ -194,11 +210,12 @@ fn error_paths_leak_nothing() {
     assert_eq!(open_fds(), base, "the error paths left descriptors behind");
 }
 
-/// The epoll fd and the waker's eventfd are the only descriptors a poller opens, and both are
-/// close-on-exec. A registry and a second waker open none.
-fn own_descriptors_are_close_on_exec() {
+/// The queue's fd (epoll's, or poll's interrupting eventfd) and the waker's eventfd are the
+/// only descriptors a poller opens, and both are close-on-exec. A registry and a second waker
+/// open none.
+fn own_descriptors_are_close_on_exec(backend: Backend) {
     let before = open_fds();
-    let poller = OsPoller::new().expect("new");
+    let poller = poller_on(backend, OsPoller::DEFAULT_CAPACITY).expect("new");
     let waker = poller.waker().expect("waker");
     let _registry = poller.registry().expect("registry");
     let _second = poller.waker().expect("second waker");
@@ -207,7 +224,7 @@ fn own_descriptors_are_close_on_exec() {
     assert_eq!(new.len(), 2, "new descriptors: {new:?}");
     let mut targets: Vec<String> = new.iter().map(|&fd| target_of(fd)).collect();
     targets.sort();
-    assert_eq!(targets, ["anon_inode:[eventfd]", "anon_inode:[eventpoll]"]);
+    assert_eq!(targets, own_targets(backend));
     for fd in new {
         assert!(
             is_cloexec(fd),
@@ -221,8 +238,8 @@ fn own_descriptors_are_close_on_exec() {
 
 /// The waker's eventfd is the poller's own: registering, modifying or deleting it is
 /// `InvalidInput` (a delete would otherwise disconnect every waker), and the waker still works.
-fn the_wakers_descriptor_is_refused() {
-    let mut poller = OsPoller::new().expect("new");
+fn the_wakers_descriptor_is_refused(backend: Backend) {
+    let mut poller = poller_on(backend, OsPoller::DEFAULT_CAPACITY).expect("new");
     let before = open_fds();
     let waker = poller.waker().expect("waker");
     let new: Vec<RawFd> = open_fds().difference(&before).copied().collect();

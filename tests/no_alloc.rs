@@ -3,9 +3,12 @@
 //! timeouts expiring.
 //!
 //! This file is its own test binary, and the allocator counts only calls made by the thread
-//! that switched counting on, so the test harness and other tests cannot interfere.
+//! that switched counting on, so the test harness and other tests cannot interfere. It checks
+//! the platform's own backend and, on Linux and Android, the poll(2) backend, whose waits
+//! allocate only when the number of registrations grows past its largest so far.
 //!
-//! Under Miri the test runs 100 rounds instead of 2,000, its "always readable" fd is
+//! Under Miri, which emulates epoll but not poll(2), only the platform's own backend is
+//! checked; the test runs 100 rounds instead of 2,000, its "always readable" fd is
 //! edge-triggered and fed a byte before each wait that counts on it (Miri's epoll accepts
 //! edge-triggered registrations only), and its sub-millisecond timeouts are 1 ms (Miri has no
 //! epoll_pwait2).
@@ -15,7 +18,7 @@
 #[path = "conformance/support/fds.rs"]
 mod fds;
 
-use pollio::{Interest, Mode, OsPoller, Poller, Registration, Waker};
+use pollio::{Backend, Interest, Mode, OsPoller, Poller, Registration, Waker};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::fs::File;
@@ -116,9 +119,9 @@ fn file_pair() -> (File, File) {
     (File::from(OwnedFd::from(a)), File::from(OwnedFd::from(b)))
 }
 
-fn setup() -> Setup {
-    let busy = OsPoller::new().expect("new");
-    let idle = OsPoller::with_capacity(16).expect("with_capacity");
+fn setup(backend: Backend) -> Setup {
+    let busy = OsPoller::with_backend(backend, OsPoller::DEFAULT_CAPACITY).expect("new");
+    let idle = OsPoller::with_backend(backend, 16).expect("with_capacity");
     let (level, mut level_peer) = file_pair();
     level_peer.write_all(b"never read").expect("write");
     let reg = Registration::client(1).with_mode(LEVEL_UNLESS_MIRI);
@@ -198,7 +201,18 @@ fn round(s: &mut Setup, timed: bool) -> usize {
 
 #[test]
 fn steady_state_waits_do_not_allocate() {
-    let mut s = setup();
+    let native = OsPoller::new().expect("new").backend();
+    steady_state_waits_do_not_allocate_on(native);
+}
+
+#[cfg(all(any(target_os = "linux", target_os = "android"), not(miri)))]
+#[test]
+fn steady_state_waits_do_not_allocate_on_poll() {
+    steady_state_waits_do_not_allocate_on(Backend::Poll);
+}
+
+fn steady_state_waits_do_not_allocate_on(backend: Backend) {
+    let mut s = setup(backend);
     for _ in 0..10 {
         round(&mut s, true);
     }

@@ -8,10 +8,11 @@
 //!   deadline, not before and not long after;
 //! - a `wait(-1)?` loop survives the storm and still gets its event.
 //!
+//! On the platform's own backend (`native::`) and, on Linux and Android, on poll(2) (`poll::`).
 //! Not under Miri, which cannot send signals.
 #![cfg(not(miri))]
 
-use pollio::{OsPoller, Poller, Registration};
+use pollio::{Backend, OsPoller, Poller, Registration};
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
@@ -19,6 +20,37 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, Once};
 use std::thread;
 use std::time::{Duration, Instant};
+
+/// Instantiates each test body (a function of the backend) for the platform's own backend, and
+/// on Linux and Android for poll(2).
+macro_rules! signal_tests {
+    ($($test:ident),* $(,)?) => {
+        mod native {
+            $(
+                #[test]
+                fn $test() {
+                    let native = <pollio::OsPoller as pollio::Poller>::new().unwrap().backend();
+                    super::$test(native);
+                }
+            )*
+        }
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        mod poll {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test(pollio::Backend::Poll);
+                }
+            )*
+        }
+    };
+}
+
+signal_tests!(
+    waits_under_a_signal_storm_return_ok_and_on_time,
+    a_deadline_loop_ends_at_its_deadline_under_a_signal_storm,
+    a_blocking_seed_wait_loop_survives_signals,
+);
 
 /// Signals the handler has run for.
 static DELIVERED: AtomicUsize = AtomicUsize::new(0);
@@ -66,11 +98,19 @@ impl Drop for StopStorm<'_> {
     }
 }
 
+/// A thread to signal, movable to the signalling thread.
+struct Target(libc::pthread_t);
+
+// SAFETY: a pthread_t only names a thread (a pointer on some systems, such as Redox and
+// Cygwin); the signalling thread only passes it to pthread_kill, and is joined before the
+// named thread returns.
+unsafe impl Send for Target {}
+
 /// Runs `f` on this thread while another thread sends it SIGUSR1 as fast as it can.
 fn under_storm<T>(f: impl FnOnce() -> T) -> (T, usize) {
     install_handler();
     // SAFETY: pthread_self has no preconditions.
-    let target = unsafe { libc::pthread_self() };
+    let target = Target(unsafe { libc::pthread_self() });
     let stop = AtomicBool::new(false);
     let before = DELIVERED.load(Ordering::Relaxed);
     let value = thread::scope(|scope| {
@@ -78,10 +118,11 @@ fn under_storm<T>(f: impl FnOnce() -> T) -> (T, usize) {
         let _stop = StopStorm(&stop);
         let stop = &stop;
         scope.spawn(move || {
+            let target = target;
             while !stop.load(Ordering::Relaxed) {
                 // SAFETY: `target` is the scope's owner thread, which is alive until this
                 // thread has been joined.
-                let rc = unsafe { libc::pthread_kill(target, libc::SIGUSR1) };
+                let rc = unsafe { libc::pthread_kill(target.0, libc::SIGUSR1) };
                 assert_eq!(rc, 0, "pthread_kill");
                 thread::yield_now();
             }
@@ -118,10 +159,9 @@ fn storm_waits(mut wait: impl FnMut() -> usize, timeout: Duration, waits: usize)
     interrupted
 }
 
-#[test]
-fn waits_under_a_signal_storm_return_ok_and_on_time() {
+fn waits_under_a_signal_storm_return_ok_and_on_time(backend: Backend) {
     let _serial = serial();
-    let mut poller = OsPoller::new().unwrap();
+    let mut poller = OsPoller::with_backend(backend, OsPoller::DEFAULT_CAPACITY).unwrap();
     // A registered fd that is never ready, and a waker that is never woken.
     let (a, _b) = UnixStream::pair().unwrap();
     poller.register(a.as_fd(), Registration::client(1)).unwrap();
@@ -176,10 +216,9 @@ fn waits_under_a_signal_storm_return_ok_and_on_time() {
     eprintln!("{signals} signals, {interrupted} of {waits} waits interrupted");
 }
 
-#[test]
-fn a_deadline_loop_ends_at_its_deadline_under_a_signal_storm() {
+fn a_deadline_loop_ends_at_its_deadline_under_a_signal_storm(backend: Backend) {
     let _serial = serial();
-    let mut poller = OsPoller::new().unwrap();
+    let mut poller = OsPoller::with_backend(backend, OsPoller::DEFAULT_CAPACITY).unwrap();
     let total = Duration::from_millis(300);
 
     let ((ended, waits), signals) = under_storm(|| {
@@ -202,10 +241,9 @@ fn a_deadline_loop_ends_at_its_deadline_under_a_signal_storm() {
 }
 
 /// The seed API's `loop { poller.wait(-1)? ... }` survives signals and gets its event.
-#[test]
-fn a_blocking_seed_wait_loop_survives_signals() {
+fn a_blocking_seed_wait_loop_survives_signals(backend: Backend) {
     let _serial = serial();
-    let mut poller = OsPoller::new().unwrap();
+    let mut poller = OsPoller::with_backend(backend, OsPoller::DEFAULT_CAPACITY).unwrap();
     let (a, mut b) = UnixStream::pair().unwrap();
     poller.register(a.as_fd(), Registration::client(9)).unwrap();
     let fd = a.as_raw_fd();
@@ -241,5 +279,8 @@ fn a_blocking_seed_wait_loop_survives_signals() {
     let returns = returns.into_inner();
     assert_eq!(events, vec![fd]);
     assert!(signals > 0);
-    assert!(returns >= 3, "signals interrupted the blocked wait only {returns} times in 30 s");
+    assert!(
+        returns >= 3,
+        "signals interrupted the blocked wait only {returns} times in 30 s"
+    );
 }

@@ -27,13 +27,19 @@
 //!
 //! The random tests print their seed; `POLLIO_STRESS_SEED=n` replays one. The tests in this
 //! binary run one at a time: they count the process's descriptors and share two cores.
+//!
+//! Each test runs on the platform's own backend (`native::`) and, on Linux and Android, on
+//! poll(2) too (`poll::`), where edge-triggered registrations are reported as level-triggered
+//! ones: the tests that count edges say what they expect of each.
 
 // The conformance suite's descriptor helpers; this binary uses a few of them.
 #[allow(dead_code)]
 #[path = "conformance/support/fds.rs"]
 mod fds;
 
-use pollio::{EventKind, Events, Interest, Mode, OsPoller, Poller, Registration, Registry, Timer};
+use pollio::{
+    Backend, EventKind, Events, Interest, Mode, OsPoller, Poller, Registration, Registry, Timer,
+};
 use std::collections::HashSet;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
@@ -42,6 +48,61 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
+
+/// Instantiates each test body (a function of the backend) for the platform's own backend, and
+/// on Linux and Android for poll(2).
+macro_rules! stress_tests {
+    ($($(#[$attr:meta])* $test:ident),* $(,)?) => {
+        mod native {
+            $(
+                $(#[$attr])*
+                #[test]
+                fn $test() {
+                    super::$test(super::native());
+                }
+            )*
+        }
+        // Not under Miri, which emulates epoll but not poll(2).
+        #[cfg(all(any(target_os = "linux", target_os = "android"), not(miri)))]
+        mod poll {
+            $(
+                $(#[$attr])*
+                #[test]
+                fn $test() {
+                    super::$test(pollio::Backend::Poll);
+                }
+            )*
+        }
+    };
+}
+
+stress_tests!(
+    random_readiness_loses_no_event,
+    registration_from_four_threads_while_waiting,
+    no_wake_is_lost,
+    #[cfg_attr(
+        miri,
+        ignore = "timed in wall-clock seconds against 50 ms waits, which Miri is too slow to honour"
+    )]
+    wake_after_push_is_never_skipped,
+    small_buffer_delivers_every_ready_fd,
+    #[cfg(target_os = "linux")]
+    #[cfg_attr(
+        miri,
+        ignore = "counts /proc/self/fd, which lists the interpreter's descriptors under Miri"
+    )]
+    pollers_leak_no_descriptor,
+);
+
+/// The backend `OsPoller::new` uses here.
+fn native() -> Backend {
+    OsPoller::new().unwrap().backend()
+}
+
+/// A poller on `backend` with room for `capacity` events per wait.
+fn poller_on(backend: Backend, capacity: usize) -> OsPoller {
+    OsPoller::with_backend(backend, capacity).unwrap()
+}
 
 /// Keeps the tests of this binary from running at the same time.
 fn serial() -> MutexGuard<'static, ()> {
@@ -116,15 +177,14 @@ fn drain(stream: &UnixStream) -> usize {
 /// Every round writes to random ends' peers, waits without blocking and drains what was
 /// reported. Each wait must return exactly the ready ends (or a full buffer of them), and each
 /// end is reported only while it holds unread bytes.
-#[test]
-fn random_readiness_loses_no_event() {
+fn random_readiness_loses_no_event(backend: Backend) {
     let _serial = serial();
     let mut rng = Rng::new("random_readiness_loses_no_event");
     let pair_count = size(25, 500, 5_000);
     let waits = size(100, 5_000, 100_000);
     // Miri's few fds must still overflow the buffer now and then.
     let capacity = size(16, 256, 256);
-    let mut poller = OsPoller::with_capacity(capacity).unwrap();
+    let mut poller = poller_on(backend, capacity);
 
     // End i is pairs[i / 2].0 or .1; its peer is the other end of the same pair.
     let pairs = pairs(pair_count);
@@ -211,14 +271,14 @@ fn random_readiness_loses_no_event() {
 /// Four threads add, modify and delete registrations of their own socket pairs through a
 /// `Registry` and write to them, while a fifth waits on the poller. Every event must carry the
 /// fd, key and kind of one registration. At the end every fd still registered (re-armed to
-/// edge, readable) gets one new byte and must be reported once, and no other fd may be.
-#[test]
-fn registration_from_four_threads_while_waiting() {
+/// edge, readable) gets one new byte and must be reported once (and is then read, which ends
+/// the reports of the poll backend's edge-as-level), and no other fd may be.
+fn registration_from_four_threads_while_waiting(backend: Backend) {
     let _serial = serial();
     let per_thread = size(8, 64, 250);
     let changes = size(200, 5_000, 100_000);
     let mut rng = Rng::new("registration_from_four_threads_while_waiting");
-    let mut poller = OsPoller::new().unwrap();
+    let mut poller = poller_on(backend, OsPoller::DEFAULT_CAPACITY);
     let registry = poller.registry().unwrap();
     let stop = AtomicBool::new(false);
 
@@ -280,6 +340,11 @@ fn registration_from_four_threads_while_waiting() {
     for (_, peer) in sets.iter().flatten() {
         fds::send(peer, b"!");
     }
+    let stream_of: std::collections::HashMap<RawFd, &UnixStream> = sets
+        .iter()
+        .flatten()
+        .map(|(ours, _)| (ours.as_raw_fd(), ours))
+        .collect();
     let mut owed = survivors.clone();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !owed.is_empty() {
@@ -289,6 +354,7 @@ fn registration_from_four_threads_while_waiting() {
                 owed.remove(&(event.fd(), event.key())),
                 "unexpected or repeated event {event:?}"
             );
+            assert_eq!(drain(stream_of[&event.fd()]), 1, "{event:?}");
         }
     }
     assert!(!survivors.is_empty());
@@ -374,14 +440,13 @@ fn churn(
 /// sleeps its whole (10 s) timeout although the count moved meanwhile has lost a wake. Each
 /// waker also stops every 64 wakes until the waiting thread has seen its latest one, so wakes
 /// are not only ever covered by a later wake.
-#[test]
-fn no_wake_is_lost() {
+fn no_wake_is_lost(backend: Backend) {
     let _serial = serial();
     let total = size(1_000, 20_000, 1_000_000) as u64;
     let per_thread = total / 4;
     let limit = Duration::from_secs(10);
     let overall = Instant::now() + Duration::from_secs(if long() { 600 } else { 120 });
-    let mut poller = OsPoller::new().unwrap();
+    let mut poller = poller_on(backend, OsPoller::DEFAULT_CAPACITY);
     let waker = poller.waker().unwrap();
     let issued = AtomicU64::new(0);
     let seen = AtomicU64::new(0);
@@ -450,18 +515,13 @@ fn no_wake_is_lost() {
 /// while work was pushed meanwhile is suspicious (a wake may land just after the timeout); a
 /// second wait of 1 s then settles it: with a wake pending or in flight it returns at once,
 /// and only a lost wake (every later wake skipped, none pending) lets it sleep to the end.
-#[test]
-#[cfg_attr(
-    miri,
-    ignore = "timed in wall-clock seconds against 50 ms waits, which Miri is too slow to honour"
-)]
-fn wake_after_push_is_never_skipped() {
+fn wake_after_push_is_never_skipped(backend: Backend) {
     let _serial = serial();
     const PRODUCERS: usize = 1;
     let run_for = Duration::from_secs(size(0, 2, 60) as u64);
     let short = Duration::from_millis(50);
     let confirm = Duration::from_secs(1);
-    let mut poller = OsPoller::new().unwrap();
+    let mut poller = poller_on(backend, OsPoller::DEFAULT_CAPACITY);
     let waker = poller.waker().unwrap();
     let pushed = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
@@ -532,10 +592,10 @@ impl Drop for RaiseOnPanic<'_> {
 }
 
 /// 1,000 ready fds and an event buffer of 16: level-triggered, successive waits go round the
-/// ready set (epoll(7)), so 63 waits report every fd without reading any; edge-triggered, each
-/// fd is reported exactly once.
-#[test]
-fn small_buffer_delivers_every_ready_fd() {
+/// ready set (epoll(7); the poll backend starts each wait after the last fd it reported), so
+/// 63 waits report every fd without reading any; edge-triggered, each fd is reported exactly
+/// once (poll: as level-triggered, and still ready after).
+fn small_buffer_delivers_every_ready_fd(backend: Backend) {
     let _serial = serial();
     let count = size(100, 1_000, 5_000);
     let capacity = 16;
@@ -547,7 +607,7 @@ fn small_buffer_delivers_every_ready_fd() {
         &[Mode::Level, Mode::Edge]
     };
     for &mode in modes {
-        let mut poller = OsPoller::with_capacity(capacity).unwrap();
+        let mut poller = poller_on(backend, capacity);
         for (i, (ours, peer)) in pairs.iter().enumerate() {
             drain(ours);
             poller
@@ -566,9 +626,12 @@ fn small_buffer_delivers_every_ready_fd() {
         }
         let missing: Vec<usize> = (0..count).filter(|&i| seen[i] == 0).collect();
         assert!(missing.is_empty(), "{mode:?}: never reported: {missing:?}");
-        if mode == Mode::Edge {
+        if mode == Mode::Edge && backend != Backend::Poll {
             assert!(seen.iter().all(|&n| n == 1), "{mode:?}: reported twice");
             assert!(poller.poll(Some(Duration::ZERO)).unwrap().is_empty());
+        } else {
+            let events = poller.poll(Some(Duration::ZERO)).unwrap();
+            assert_eq!(events.len(), capacity, "{mode:?}: unread, so still ready");
         }
     }
 }
@@ -576,19 +639,14 @@ fn small_buffer_delivers_every_ready_fd() {
 /// Pollers with a waker, a registry and a registration, created and dropped over and over:
 /// the process ends with as many descriptors as it started with (counted in /proc, so Linux).
 #[cfg(target_os = "linux")]
-#[test]
-#[cfg_attr(
-    miri,
-    ignore = "counts /proc/self/fd, which lists the interpreter's descriptors under Miri"
-)]
-fn pollers_leak_no_descriptor() {
+fn pollers_leak_no_descriptor(backend: Backend) {
     let _serial = serial();
     let rounds = size(0, 1_000, 10_000);
     let (a, mut b) = UnixStream::pair().unwrap();
     a.set_nonblocking(true).unwrap();
     let before = open_fds();
     for i in 0..rounds {
-        let mut poller = OsPoller::with_capacity(1 + i % 64).unwrap();
+        let mut poller = poller_on(backend, 1 + i % 64);
         let waker = poller.waker().unwrap();
         let registry = poller.registry().unwrap();
         registry

@@ -1,6 +1,7 @@
 //! Arbitrary bytes decoded into operations on socket pairs and a poller, run by the same harness
 //! as the model test and checked against the same poll(2) oracle. Every input also checks that
-//! no descriptor leaks.
+//! no descriptor leaks. The first byte picks the capacity (its low three bits) and the backend
+//! (bit 3: epoll or poll(2)).
 
 #![no_main]
 
@@ -11,22 +12,28 @@ mod oracle;
 
 use harness::{Action, BadFd, Harness, LongWait, Op, Via, WaitKind, ROOMY, SLOTS};
 use libfuzzer_sys::fuzz_target;
-use pollio::{EventKind, Interest, Mode, Registration};
+use pollio::{Backend, EventKind, Interest, Mode, Registration};
 
 fuzz_target!(|data: &[u8]| {
     let mut input = Input(data);
-    let capacity = match input.byte() % 8 {
+    let first = input.byte();
+    let capacity = match first % 8 {
         0 => 1,
         1 => 2,
         2 => 3,
         _ => ROOMY,
+    };
+    let backend = if first & 8 == 0 {
+        Backend::Epoll
+    } else {
+        Backend::Poll
     };
     let mut ops = Vec::new();
     while !input.0.is_empty() && ops.len() < 512 {
         ops.push(input.op());
     }
     let before = harness::open_fds();
-    let result = Harness::new(capacity).and_then(|mut harness| harness.run(&ops));
+    let result = Harness::new(backend, capacity).and_then(|mut harness| harness.run(&ops));
     if let Err(err) = result {
         panic!("{err}");
     }

@@ -266,10 +266,10 @@ impl WakeSource {
         Ok(WakeSource { eventfd })
     }
 
-    /// Whether `fd` is this source's eventfd.
+    /// This source's eventfd, the one descriptor it owns.
     #[inline]
-    pub(crate) fn owns(&self, fd: RawFd) -> bool {
-        self.eventfd.as_raw_fd() == fd
+    pub(crate) fn eventfd(&self) -> RawFd {
+        self.eventfd.as_raw_fd()
     }
 
     /// Async-signal-safe: one write(2), and on the (2^64 wakes away) full counter one read(2).

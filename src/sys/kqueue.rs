@@ -101,15 +101,14 @@ compile_error!(
      kevent's pointer-sized udata and would be cut in half"
 );
 
-use super::syscall;
+use super::{syscall, unsupported};
 use crate::timeout::Timeout;
-use crate::{word, Event, Interest, Mode, Readiness};
+use crate::{word, Backend, Event, Interest, Mode, Readiness};
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 /// The type of `kevent.filter`.
 #[cfg(target_os = "netbsd")]
@@ -219,11 +218,7 @@ fn kevent_timeout(timeout: Timeout) -> Option<libc::timespec> {
     // deadline arithmetic near its limits.
     const MAX_SECS: u64 = i32::MAX as u64;
 
-    let duration = match timeout {
-        Timeout::Forever => return None,
-        Timeout::Millis(ms) => Duration::from_millis(u64::from(ms.unsigned_abs())),
-        Timeout::Precise(duration) => duration,
-    };
+    let duration = timeout.duration()?;
     if duration.as_secs() > MAX_SECS {
         return None;
     }
@@ -413,12 +408,21 @@ pub(crate) struct Selector {
     registered: Mutex<HashMap<RawFd, Entry>>,
 }
 
+pub(crate) const DEFAULT: Backend = Backend::Kqueue;
+
 impl Selector {
-    pub(crate) fn new() -> io::Result<Selector> {
+    pub(crate) fn new(backend: Backend) -> io::Result<Selector> {
+        if backend != Backend::Kqueue {
+            return Err(unsupported(backend));
+        }
         Ok(Selector {
             kq: new_kqueue()?,
             registered: Mutex::new(HashMap::new()),
         })
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        Backend::Kqueue
     }
 
     pub(crate) fn as_raw_fd(&self) -> RawFd {
@@ -769,6 +773,7 @@ mod tests {
     use super::*;
     use crate::EventKind;
     use std::os::unix::net::UnixStream;
+    use std::time::Duration;
 
     fn kernel_event(fd: RawFd, filter: Filter, flags: Flags, fflags: u32) -> Event {
         let word = word::pack(fd, EventKind::Client, 7);
@@ -853,7 +858,7 @@ mod tests {
 
     #[test]
     fn double_add_is_refused_and_changes_nothing() -> io::Result<()> {
-        let selector = Selector::new()?;
+        let selector = Selector::new(Backend::Kqueue)?;
         let (a, mut b) = UnixStream::pair()?;
         let fd = a.as_raw_fd();
         selector.add(
@@ -885,7 +890,7 @@ mod tests {
 
     #[test]
     fn fired_oneshot_can_be_deleted_and_rearmed() -> io::Result<()> {
-        let selector = Selector::new()?;
+        let selector = Selector::new(Backend::Kqueue)?;
         let (a, mut b) = UnixStream::pair()?;
         let fd = a.as_raw_fd();
         let word = word::pack(fd, EventKind::Client, 0);
@@ -912,7 +917,7 @@ mod tests {
 
     #[test]
     fn a_replaced_fd_is_no_longer_registered() -> io::Result<()> {
-        let selector = Selector::new()?;
+        let selector = Selector::new(Backend::Kqueue)?;
         let (a, _b) = UnixStream::pair()?;
         let (c, _d) = UnixStream::pair()?;
         let fd = a.as_raw_fd();
@@ -940,7 +945,7 @@ mod tests {
 
     #[test]
     fn wake_source_makes_one_wake_event() -> io::Result<()> {
-        let selector = Selector::new()?;
+        let selector = Selector::new(Backend::Kqueue)?;
         let source = WakeSource::new(&selector)?;
         source.notify(&selector)?;
         source.notify(&selector)?;

@@ -1,5 +1,5 @@
 //! Linux child exits: a pidfd (`pidfd_open`, Linux 5.3), readable once the process has exited,
-//! registered edge-triggered like any fd. A zombie's pidfd is readable at once, so a child that
+//! registered oneshot. A zombie's pidfd is readable at once, so a child that
 //! exited before registration still gets its event.
 
 use super::{syscall, Selector};
@@ -30,7 +30,10 @@ impl ChildSource {
         // SAFETY: pidfd_open just returned this fd and nothing else owns it.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         let word = registration.word_for(fd.as_raw_fd(), true)?;
-        selector.add(fd.as_raw_fd(), word, Interest::READABLE, Mode::Edge, false)?;
+        // Oneshot: a pidfd stays readable for good once the process has exited, so the
+        // poll(2) backend, which reports edge-triggered fds as level-triggered, would report
+        // it on every wait. One exit, one event, on every backend.
+        selector.add(fd.as_raw_fd(), word, Interest::READABLE, Mode::Oneshot, false)?;
         Ok(ChildSource { fd })
     }
 

@@ -3,10 +3,10 @@
 //! epoll gives on every backend; only what no system call reports is pollio's own error.
 
 use crate::support::{
-    assert_usable, duplicate_at, free_fd_number, next_event_for, send, unix_pair, TempFile,
-    INCIDENTAL_MODE,
+    assert_usable, backend_of, duplicate_at, free_fd_number_for, next_event_for, send, unix_pair,
+    TempFile, INCIDENTAL_MODE,
 };
-use pollio::{EventObject, Poller, Registration};
+use pollio::{Backend, EventObject, Poller, Registration};
 use std::io::{self, ErrorKind};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 
@@ -54,7 +54,7 @@ pub fn negative_fd_is_ebadf<P: Poller>() {
 /// before it looks for a registration.
 pub fn closed_fd_is_ebadf<P: Poller>() {
     let mut poller = P::new().expect("new");
-    let number = free_fd_number(0);
+    let number = free_fd_number_for::<P>(0);
     let (a, _b) = unix_pair();
     drop(duplicate_at(&a, number));
     let reg = Registration::server(1);
@@ -69,9 +69,11 @@ pub fn closed_fd_is_ebadf<P: Poller>() {
 }
 
 /// epoll cannot poll regular files or directories (they are always ready) and says `EPERM`
-/// for every operation on them.
-#[cfg(target_os = "linux")]
+/// for every operation on them; the poll(2) backend says the same. kqueue accepts them.
 pub fn regular_file<P: Poller>() {
+    if backend_of::<P>() == Backend::Kqueue {
+        return regular_file_on_kqueue::<P>();
+    }
     let mut poller = P::new().expect("new");
     let file = TempFile::with_contents(b"data");
     let fd = file.file.as_raw_fd();
@@ -95,8 +97,7 @@ pub fn regular_file<P: Poller>() {
 
 /// kqueue accepts a regular file and reports it readable while there is data past the file
 /// offset.
-#[cfg(not(target_os = "linux"))]
-pub fn regular_file<P: Poller>() {
+fn regular_file_on_kqueue<P: Poller>() {
     let mut poller = P::new().expect("new");
     let file = TempFile::with_contents(b"data");
     let fd = file.file.as_raw_fd();
@@ -183,7 +184,7 @@ pub fn bad_capacity_is_invalid_input<P: Poller>() {
 /// open), and a new file that gets the same number can be added and reports its own events.
 pub fn delete_after_close_is_ebadf<P: Poller>() {
     let mut poller = P::new().expect("new");
-    let number = free_fd_number(1);
+    let number = free_fd_number_for::<P>(1);
     let (other, other_peer) = unix_pair();
     poller
         .add_with(

@@ -1,12 +1,12 @@
 //! Exclusive registrations: a listening socket added to one poller per thread wakes one of
 //! the waiting threads (epoll's `EPOLLEXCLUSIVE`), and the kernel's rules for it.
 //!
-//! kqueue has no such option: pollio accepts it there and every poller is woken, which the
-//! tests assert beside epoll's behaviour.
+//! kqueue and poll(2) have no such option: pollio accepts it there and every poller is woken,
+//! which the tests assert beside epoll's behaviour.
 
 use crate::errors::{errno_of, own_error_kind};
-use crate::support::{unix_pair, watchdog, BlockingThread, RaiseOnDrop, PATIENCE};
-use pollio::{Events, Interest, Mode, Poller, Registration};
+use crate::support::{backend_of, unix_pair, watchdog, BlockingThread, RaiseOnDrop, PATIENCE};
+use pollio::{Backend, Events, Interest, Mode, Poller, Registration};
 use std::io::ErrorKind;
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd};
@@ -44,13 +44,15 @@ pub fn exclusive_rules_are_checked<P: Poller>() {
         own_error_kind(poller.modify(fd, exclusive)),
         ErrorKind::InvalidInput
     );
-    // Changing an exclusive registration at all: epoll refuses it (EINVAL); kqueue, which
-    // ignored the option, lets it through.
+    // Changing an exclusive registration at all: epoll refuses it (EINVAL); kqueue and poll,
+    // which ignored the option, let it through.
     let plain = Registration::server(2);
-    if cfg!(target_os = "linux") {
+    if backend_of::<P>() == Backend::Epoll {
         assert_eq!(errno_of(poller.modify(fd, plain)), libc::EINVAL);
     } else {
-        poller.modify(fd, plain).expect("kqueue ignores exclusive");
+        poller
+            .modify(fd, plain)
+            .expect("kqueue and poll ignore exclusive");
     }
     poller.delete(fd).expect("delete");
     poller
@@ -112,18 +114,18 @@ fn pollers_woken_by_one_connection<P: Poller + Send + Sync>(exclusive: bool) -> 
 }
 
 /// One connection to a listener watched by four pollers: without the option every poller
-/// reports it; with it, epoll wakes fewer of them (normally one), kqueue still all.
+/// reports it; with it, epoll wakes fewer of them (normally one), kqueue and poll still all.
 pub fn exclusive_listener_wakes_fewer_pollers<P: Poller + Send + Sync>() {
     let _guard = watchdog("exclusive_listener_wakes_fewer_pollers", 4 * PATIENCE);
     assert_eq!(pollers_woken_by_one_connection::<P>(false), THREADS);
     let woken = pollers_woken_by_one_connection::<P>(true);
-    if cfg!(target_os = "linux") {
+    if backend_of::<P>() == Backend::Epoll {
         assert!(
             (1..THREADS).contains(&woken),
             "{woken} of {THREADS} pollers woken"
         );
     } else {
-        assert_eq!(woken, THREADS, "kqueue ignores exclusive");
+        assert_eq!(woken, THREADS, "kqueue and poll ignore exclusive");
     }
 }
 

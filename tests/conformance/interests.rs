@@ -1,9 +1,10 @@
 //! Each interest is reported, and only what was asked for is reported.
 
 use crate::support::{
-    assert_quiet, assert_quiet_for, drain, fill, next_event_for, send, unix_pair, INCIDENTAL_MODE,
+    assert_quiet, assert_quiet_for, backend_of, drain, fill, next_event_for, send, unix_pair,
+    INCIDENTAL_MODE,
 };
-use pollio::{EventObject, Interest, Poller, Registration};
+use pollio::{Backend, EventObject, Interest, Poller, Registration};
 use std::os::fd::AsRawFd;
 
 /// READABLE reports data to read and not the (always true) writability.
@@ -66,9 +67,12 @@ pub fn both_interest<P: Poller>() {
     assert_eq!(poller.wait(0).expect("wait"), [EventObject::server(fd)]);
 }
 
-/// PRIORITY reports TCP urgent (out-of-band) data on epoll, as `EPOLLPRI`, and nothing else.
-#[cfg(target_os = "linux")]
+/// PRIORITY reports TCP urgent (out-of-band) data on epoll, as `EPOLLPRI`, and nothing else;
+/// on poll(2) as `POLLPRI`.
 pub fn priority_interest<P: Poller>() {
+    if backend_of::<P>() == Backend::Kqueue {
+        return priority_interest_on_kqueue::<P>();
+    }
     let mut poller = P::new().expect("new");
     let (local, peer) = crate::support::tcp_pair();
     let fd = local.as_raw_fd();
@@ -98,8 +102,7 @@ pub fn priority_interest<P: Poller>() {
 
 /// On kqueue there is no separate priority readiness: a priority registration watches the
 /// read filter, so it reports ordinary (and urgent) data as readable, never as priority.
-#[cfg(not(target_os = "linux"))]
-pub fn priority_interest<P: Poller>() {
+fn priority_interest_on_kqueue<P: Poller>() {
     let mut poller = P::new().expect("new");
     let (local, peer) = crate::support::tcp_pair();
     let fd = local.as_raw_fd();
@@ -114,7 +117,6 @@ pub fn priority_interest<P: Poller>() {
 }
 
 /// Polls briefly for a priority event on `fd`; ordinary data must not produce one.
-#[cfg(target_os = "linux")]
 fn next_priority_or_timeout<P: Poller>(
     poller: &mut P,
     fd: std::os::fd::RawFd,

@@ -1,8 +1,10 @@
 //! Signals: an interrupted wait returns `Ok` with no events, and `Waker::wake` works from
 //! inside a signal handler.
 
-use crate::support::{install_handler, watchdog, BlockingThread, RaiseOnDrop, ThreadId, PATIENCE};
-use pollio::{Poller, Waker};
+use crate::support::{
+    backend_of, install_handler, watchdog, BlockingThread, RaiseOnDrop, ThreadId, PATIENCE,
+};
+use pollio::{Backend, Poller, Waker};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Once, OnceLock};
 use std::thread;
@@ -80,16 +82,38 @@ pub fn eintr_returns_ok_and_empty<P: Poller>() {
     crate::support::assert_usable(&mut poller);
 }
 
-/// The waker the `SIGUSR2` handler calls.
-static SIGNAL_WAKER: OnceLock<Waker> = OnceLock::new();
-/// Wakes made from inside the handler.
-static WAKES_FROM_HANDLER: AtomicUsize = AtomicUsize::new(0);
+/// One handler per backend, each on its own signal with its own waker and count, so the
+/// tests of two backends in one process never wake each other's poller.
+struct HandlerSlot {
+    signal: libc::c_int,
+    handler: extern "C" fn(libc::c_int),
+    /// The waker the handler calls, set once per process.
+    waker: OnceLock<Waker>,
+    /// Wakes made from inside the handler.
+    wakes: AtomicUsize,
+}
+
+static SLOTS: [HandlerSlot; 2] = [
+    HandlerSlot {
+        signal: libc::SIGUSR2,
+        handler: wake_from_handler::<0>,
+        waker: OnceLock::new(),
+        wakes: AtomicUsize::new(0),
+    },
+    HandlerSlot {
+        signal: libc::SIGWINCH,
+        handler: wake_from_handler::<1>,
+        waker: OnceLock::new(),
+        wakes: AtomicUsize::new(0),
+    },
+];
 
 /// Calls only what `Waker::wake` documents as async-signal-safe, plus an atomic counter.
-extern "C" fn wake_from_handler(_: libc::c_int) {
-    if let Some(waker) = SIGNAL_WAKER.get() {
+extern "C" fn wake_from_handler<const SLOT: usize>(_: libc::c_int) {
+    let slot = &SLOTS[SLOT];
+    if let Some(waker) = slot.waker.get() {
         if waker.wake().is_ok() {
-            WAKES_FROM_HANDLER.fetch_add(1, Ordering::SeqCst);
+            slot.wakes.fetch_add(1, Ordering::SeqCst);
         }
     }
 }
@@ -98,19 +122,21 @@ extern "C" fn wake_from_handler(_: libc::c_int) {
 /// another thread, never to the waiting one, so the wait cannot have ended through `EINTR`.
 pub fn wake_from_signal_handler<P: Poller>() {
     let _guard = watchdog("wake_from_signal_handler", 4 * PATIENCE);
+    let slot = &SLOTS[usize::from(backend_of::<P>() == Backend::Poll)];
     let mut poller = P::new().expect("new");
     let waker = poller.waker().expect("waker");
     assert!(
-        SIGNAL_WAKER.set(waker).is_ok(),
+        slot.waker.set(waker).is_ok(),
         "the handler's waker is set once per process"
     );
-    install_handler(libc::SIGUSR2, wake_from_handler);
+    install_handler(slot.signal, slot.handler);
 
     let main = BlockingThread::current();
+    let signal = slot.signal;
     let signalled = thread::spawn(move || {
         main.until_blocked();
         // The handler runs on this thread, before the call returns.
-        ThreadId::current().signal(libc::SIGUSR2);
+        ThreadId::current().signal(signal);
     });
     let timeout = 2 * PATIENCE;
     let start = Instant::now();
@@ -119,7 +145,7 @@ pub fn wake_from_signal_handler<P: Poller>() {
     signalled.join().expect("signalled thread");
     assert_eq!(n, 0, "a wake is not an event");
     assert!(waited < timeout, "the wait was not woken");
-    assert_eq!(WAKES_FROM_HANDLER.load(Ordering::SeqCst), 1);
+    assert_eq!(slot.wakes.load(Ordering::SeqCst), 1);
 }
 
 backend_tests!(

@@ -2,23 +2,28 @@
 //! every backend the crate has.
 //!
 //! Each module holds generic test bodies and ends with `backend_tests!`, which stamps out one
-//! `#[test]` per body and backend. On Linux they run against epoll; on macOS and the BSDs the
-//! same bodies compile (and run) against kqueue. Tests that depend on one kernel's behaviour
-//! say so in a `cfg` and assert the other kernel's behaviour beside it wherever there is one.
+//! `#[test]` per body and backend. On Linux and Android they run against epoll (`os_poller`)
+//! and poll(2) (`poll_poller`); on macOS and the BSDs the same bodies compile (and run)
+//! against kqueue, and on the poll-only systems against poll(2). Tests that depend on one
+//! backend's behaviour ask [`support::backend_of`] which one they run on and assert each
+//! backend's behaviour side by side.
 //!
-//! Under Miri (`ci/miri.sh`), which emulates epoll, registrations whose mode a test is not
-//! about use `support::INCIDENTAL_MODE` (edge-triggered there, the only mode Miri's epoll
-//! accepts), and each test Miri cannot run says why in `cfg_attr(miri, ignore = "…")`.
+//! Under Miri (`ci/miri.sh`), which emulates epoll but not poll(2), only `os_poller` is built;
+//! registrations whose mode a test is not about use `support::INCIDENTAL_MODE` (edge-triggered
+//! there, the only mode Miri's epoll accepts), and each test Miri cannot run says why in
+//! `cfg_attr(miri, ignore = "…")`.
 
 /// Instantiates the listed generic test functions for every backend.
 ///
-/// `backend_tests!(a, b)` creates `mod os_poller { #[test] fn a() { super::a::<OsPoller>() } … }`.
-/// The `@backend` form instantiates them for one named poller type only. Attributes written
-/// before a name go on its test, such as `#[cfg_attr(miri, ignore = "why")]` for a test Miri
-/// cannot run.
+/// `backend_tests!(a, b)` creates `mod os_poller { #[test] fn a() { super::a::<OsPoller>() } … }`,
+/// and on Linux and Android the same `mod poll_poller` for `PollPoller`. The `@backend` form
+/// instantiates them for one named poller type only. Attributes written before a name go on
+/// its test, such as `#[cfg_attr(miri, ignore = "why")]` for a test Miri cannot run.
 macro_rules! backend_tests {
     ($($(#[$attr:meta])* $test:ident),* $(,)?) => {
         backend_tests!(@backend os_poller, pollio::OsPoller; $($(#[$attr])* $test),*);
+        #[cfg(all(any(target_os = "linux", target_os = "android"), not(miri)))]
+        backend_tests!(@backend poll_poller, pollio::PollPoller; $($(#[$attr])* $test),*);
     };
     (@backend $module:ident, $poller:ty; $($(#[$attr:meta])* $test:ident),* $(,)?) => {
         mod $module {
@@ -37,6 +42,7 @@ mod support;
 
 mod buffer;
 mod children;
+mod closed_fds;
 mod errors;
 mod exclusive;
 mod interests;

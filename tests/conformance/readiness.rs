@@ -156,9 +156,18 @@ fn connect_in_progress(addr: SocketAddrV4) -> OwnedFd {
     sin.sin_family = libc::AF_INET as libc::sa_family_t;
     sin.sin_port = addr.port().to_be();
     sin.sin_addr.s_addr = u32::from(*addr.ip()).to_be();
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+        target_os = "haiku",
+        target_os = "nto",
+    ))]
     {
-        // The BSDs' sockaddr starts with its own length.
+        // The BSDs' sockaddr (and those derived from it) starts with its own length.
         sin.sin_len = std::mem::size_of::<libc::sockaddr_in>() as u8;
     }
     // SAFETY: `sin` is a live, initialised sockaddr_in and the length is its size.

@@ -1,8 +1,8 @@
 //! What a registration carries (kind and key) and how `modify` and `delete` change it.
 
 use crate::support::{
-    assert_quiet, assert_quiet_for, drain, merged, next_event_for, poll_now, send, unix_pair,
-    INCIDENTAL_MODE,
+    assert_quiet, assert_quiet_for, drain, edge_is_level, merged, next_event_for, poll_now, send,
+    unix_pair, INCIDENTAL_MODE,
 };
 use pollio::{EventKind, EventObject, Interest, Mode, Poller, Registration};
 use std::collections::HashMap;
@@ -92,7 +92,8 @@ pub fn modify_changes_interest<P: Poller>() {
     assert_quiet(&mut poller);
 }
 
-/// `modify` replaces the mode: level repeats, edge stops repeating, and back.
+/// `modify` replaces the mode: level repeats, edge stops repeating, and back. (The poll(2)
+/// backend's edge repeats while data is unread, as level does.)
 pub fn modify_changes_mode<P: Poller>() {
     let mut poller = P::new().expect("new");
     let (a, b) = unix_pair();
@@ -109,13 +110,23 @@ pub fn modify_changes_mode<P: Poller>() {
     poller
         .modify(fd, level.with_mode(Mode::Edge))
         .expect("modify to edge");
-    // epoll reports data already there once when the mode changes; either way, by the second
-    // wait an edge registration with no new data is quiet.
-    let _ = poll_now(&mut poller);
-    assert_quiet_for(&mut poller, fd);
-    send(&b, b"new");
-    next_event_for(&mut poller, fd);
-    assert_quiet_for(&mut poller, fd);
+    if edge_is_level::<P>() {
+        for _ in 0..2 {
+            assert!(merged(&poll_now(&mut poller), fd).is_some(), "unread data");
+        }
+        drain(&a);
+        assert_quiet_for(&mut poller, fd);
+        send(&b, b"new");
+        next_event_for(&mut poller, fd);
+    } else {
+        // epoll reports data already there once when the mode changes; either way, by the
+        // second wait an edge registration with no new data is quiet.
+        let _ = poll_now(&mut poller);
+        assert_quiet_for(&mut poller, fd);
+        send(&b, b"new");
+        next_event_for(&mut poller, fd);
+        assert_quiet_for(&mut poller, fd);
+    }
 
     poller.modify(fd, level).expect("modify to level");
     for _ in 0..2 {

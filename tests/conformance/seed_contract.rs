@@ -7,9 +7,10 @@
 
 use crate::errors::errno_of;
 use crate::support::{
-    duplicate_at, free_fd_number, unix_pair, watchdog, BlockingThread, TempFile, PATIENCE,
+    backend_of, duplicate_at, free_fd_number_for, unix_pair, watchdog, BlockingThread, TempFile,
+    PATIENCE,
 };
-use pollio::{EventObject, Poller};
+use pollio::{Backend, EventObject, Poller};
 use std::io::{self, ErrorKind};
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,7 +46,7 @@ pub fn seed_delete_unknown<P: Poller>() {
 /// A closed fd, for add and delete, and a negative one: `EBADF`.
 pub fn seed_closed_and_negative_fds<P: Poller>() {
     let poller = P::new().expect("new");
-    let number = free_fd_number(0);
+    let number = free_fd_number_for::<P>(4);
     let (a, _b) = unix_pair();
     drop(duplicate_at(&a, number));
     let ebadf = io::Error::from_raw_os_error(libc::EBADF).kind();
@@ -63,9 +64,12 @@ pub fn seed_closed_and_negative_fds<P: Poller>() {
     }
 }
 
-/// A regular file: epoll refuses it with `EPERM`, `PermissionDenied`, for add and delete.
-#[cfg(target_os = "linux")]
+/// A regular file: epoll refuses it with `EPERM`, `PermissionDenied`, for add and delete; so
+/// does the poll(2) backend. kqueue polls it.
 pub fn seed_regular_file<P: Poller>() {
+    if backend_of::<P>() == Backend::Kqueue {
+        return seed_regular_file_on_kqueue::<P>();
+    }
     let poller = P::new().expect("new");
     let file = TempFile::with_contents(b"data");
     let fd = file.file.as_raw_fd();
@@ -75,8 +79,7 @@ pub fn seed_regular_file<P: Poller>() {
 }
 
 /// A regular file: kqueue polls it (readable until end of file), so add and delete succeed.
-#[cfg(not(target_os = "linux"))]
-pub fn seed_regular_file<P: Poller>() {
+fn seed_regular_file_on_kqueue<P: Poller>() {
     let poller = P::new().expect("new");
     let file = TempFile::with_contents(b"data");
     let fd = file.file.as_raw_fd();

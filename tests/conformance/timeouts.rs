@@ -1,9 +1,10 @@
 //! Duration timeouts: never early, zero never blocks, huge means "block".
 
 use crate::support::{
-    millis_under_miri, poll_for, unix_pair, watchdog, BlockingThread, INCIDENTAL_MODE, PATIENCE,
+    backend_of, millis_under_miri, poll_for, unix_pair, watchdog, BlockingThread, INCIDENTAL_MODE,
+    PATIENCE,
 };
-use pollio::{Interest, Poller, Registration};
+use pollio::{Backend, Interest, Poller, Registration};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -105,40 +106,54 @@ pub fn zero_does_not_block<P: Poller>() {
     assert_eq!(events[0].key, 2);
 }
 
-/// Whether the kernel takes timeouts finer than a millisecond in one wait: kqueue always does,
-/// Linux from 5.11 on (`epoll_pwait2`; valgrind before 3.21 hides it).
-fn kernel_has_precise_waits() -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: epoll_create1 takes no pointers; the fd is closed below.
-        let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        assert!(epoll >= 0, "epoll_create1");
-        let mut event = libc::epoll_event { events: 0, u64: 0 };
-        let zero = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: one writable event slot, a live timespec, and no signal mask.
-        let res = unsafe {
-            libc::syscall(
-                libc::SYS_epoll_pwait2,
-                epoll,
-                &mut event as *mut libc::epoll_event,
-                1,
-                &zero as *const libc::timespec,
-                std::ptr::null::<libc::sigset_t>(),
-                0usize,
-            )
-        };
-        let present = res >= 0;
-        // SAFETY: closes the fd opened above, which nothing else uses.
-        unsafe { libc::close(epoll) };
-        present
+/// Whether `P`'s backend takes timeouts finer than a millisecond in one wait: kqueue always
+/// does, epoll from Linux 5.11 on (`epoll_pwait2`; valgrind before 3.21 hides it), poll(2)
+/// where libc has ppoll(2).
+fn precise_waits<P: Poller>() -> bool {
+    match backend_of::<P>() {
+        Backend::Epoll => kernel_has_epoll_pwait2(),
+        Backend::Poll => cfg!(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "haiku",
+            target_os = "hurd",
+            target_os = "cygwin",
+        )),
+        _ => true,
     }
-    #[cfg(not(target_os = "linux"))]
-    {
-        true
-    }
+}
+
+/// Whether the kernel has `epoll_pwait2`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn kernel_has_epoll_pwait2() -> bool {
+    // SAFETY: epoll_create1 takes no pointers; the fd is closed below.
+    let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    assert!(epoll >= 0, "epoll_create1");
+    let mut event = libc::epoll_event { events: 0, u64: 0 };
+    // SAFETY: all-zero bytes are a valid timespec (zero seconds); a literal cannot build one
+    // where it has private padding (32-bit OpenHarmony and musl).
+    let zero: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: one writable event slot, a live timespec, and no signal mask.
+    let res = unsafe {
+        libc::syscall(
+            libc::SYS_epoll_pwait2,
+            epoll,
+            &mut event as *mut libc::epoll_event,
+            1,
+            &zero as *const libc::timespec,
+            std::ptr::null::<libc::sigset_t>(),
+            0usize,
+        )
+    };
+    let present = res >= 0;
+    // SAFETY: closes the fd opened above, which nothing else uses.
+    unsafe { libc::close(epoll) };
+    present
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn kernel_has_epoll_pwait2() -> bool {
+    false
 }
 
 /// A 100 µs timeout is kept in microseconds where the kernel can (the shortest of 200 such
@@ -148,7 +163,7 @@ pub fn sub_millisecond_timeouts_keep_their_precision<P: Poller>() {
     let timeout = Duration::from_micros(100);
     let fastest = shortest(200, || assert!(poll_for(&mut poller, timeout).is_empty()));
     assert!(fastest >= timeout, "returned after {fastest:?}");
-    if kernel_has_precise_waits() {
+    if precise_waits::<P>() {
         assert!(
             fastest < Duration::from_millis(1),
             "rounded up: the shortest 100 µs wait took {fastest:?}"

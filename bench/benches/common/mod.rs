@@ -1,6 +1,7 @@
 //! The workloads, shared by the criterion benches (`pollers.rs`) and the paired runner
 //! (`compare.rs`), and the implementations they compare: pollio, mio 1.x, polling 3.x and raw
-//! epoll system calls (the floor).
+//! epoll system calls (the floor); and pollio on its poll(2) backend where the number of
+//! registered fds shows.
 //!
 //! A workload hands out one [`Contender`] per implementation. A contender times batches of
 //! operations; each operation runs inside [`measured_op`], which is never inlined, so
@@ -26,7 +27,7 @@ pub use backend::{Backend, Trigger};
 pub use raw_epoll::RawEpoll;
 pub use with_mio::Mio;
 pub use with_polling::Polling;
-pub use with_pollio::{Pollio, PollioInto, PollioSeed};
+pub use with_pollio::{Pollio, PollioInto, PollioPoll, PollioSeed};
 
 /// One implementation set up for one workload.
 pub trait Contender {
@@ -92,6 +93,17 @@ pub trait Make {
 /// The contenders of every implementation, raw epoll first; `seed` adds pollio's seed API.
 /// `edge_only_too` adds mio, whose registrations are always edge-triggered.
 fn lineup(make: &impl Make, seed: bool, edge_only_too: bool) -> Vec<Box<dyn Contender>> {
+    lineup_with(make, seed, edge_only_too, false)
+}
+
+/// [`lineup`], and pollio on its poll(2) backend if `poll_too`: for the workloads whose cost
+/// depends on how many fds are registered (or on their being there at all).
+fn lineup_with(
+    make: &impl Make,
+    seed: bool,
+    edge_only_too: bool,
+    poll_too: bool,
+) -> Vec<Box<dyn Contender>> {
     let mut all = vec![
         make.make::<RawEpoll>(),
         make.make::<Pollio>(),
@@ -104,6 +116,9 @@ fn lineup(make: &impl Make, seed: bool, edge_only_too: bool) -> Vec<Box<dyn Cont
         all.push(make.make::<Mio>());
     }
     all.push(make.make::<Polling>());
+    if poll_too {
+        all.push(make.make::<PollioPoll>());
+    }
     all
 }
 
@@ -121,7 +136,7 @@ pub fn workloads() -> Vec<Workload> {
             unit: "op",
             units_per_op: 1,
             min_iters: 1_000,
-            contenders: || lineup(&pingpong::Wait0, false, true),
+            contenders: || lineup_with(&pingpong::Wait0, false, true, true),
         },
         Workload {
             name: "pingpong-1",
@@ -129,7 +144,9 @@ pub fn workloads() -> Vec<Workload> {
             unit: "op",
             units_per_op: 1,
             min_iters: 1_000,
-            contenders: || lineup(&pingpong::PingPongSetup::new(1, PINGPONG), true, true),
+            contenders: || {
+                lineup_with(&pingpong::PingPongSetup::new(1, PINGPONG), true, true, true)
+            },
         },
         Workload {
             name: "pingpong-10k",
@@ -137,7 +154,7 @@ pub fn workloads() -> Vec<Workload> {
             unit: "op",
             units_per_op: 1,
             min_iters: pingpong::TEN_K as u64,
-            contenders: || lineup(&pingpong::PingPongSetup::new(pingpong::TEN_K, PINGPONG), false, true),
+            contenders: || lineup_with(&pingpong::PingPongSetup::new(pingpong::TEN_K, PINGPONG), false, true, true),
         },
         Workload {
             name: "ready-1k",
@@ -145,7 +162,7 @@ pub fn workloads() -> Vec<Workload> {
             unit: "event",
             units_per_op: ready::FDS as u64,
             min_iters: 50,
-            contenders: || lineup(&ready::ReadySetup(Trigger::Level), true, false),
+            contenders: || lineup_with(&ready::ReadySetup(Trigger::Level), true, false, true),
         },
         Workload {
             name: "ready-1k-edge",
@@ -161,7 +178,7 @@ pub fn workloads() -> Vec<Workload> {
             unit: "op",
             units_per_op: 1,
             min_iters: 1_000,
-            contenders: || lineup(&registration::Churn, false, true),
+            contenders: || lineup_with(&registration::Churn, false, true, true),
         },
         Workload {
             name: "rearm",

@@ -1,9 +1,10 @@
 //! pollio through its rich API (`poll` → `&[Event]` with keys), through `poll_into` (events in
-//! a caller-owned `Events`, the main loop for new code) and through the 0.1.3 seed API
-//! (`add` / `wait(i32)` → `&[EventObject]`).
+//! a caller-owned `Events`, the main loop for new code), through the 0.1.3 seed API
+//! (`add` / `wait(i32)` → `&[EventObject]`), and its rich API on the poll(2) backend.
 
 use super::backend::{Backend, Trigger, Wake, CAPACITY};
-use pollio::{EventKind, EventObject, Events, Mode, OsPoller, Poller, Registration};
+use pollio::{Backend as Kernel, EventKind, EventObject, Events, Mode, OsPoller, Poller};
+use pollio::{PollPoller, Registration};
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::Duration;
 
@@ -171,6 +172,63 @@ impl Backend for PollioSeed {
 
     fn id(fd: BorrowedFd<'_>, _key: u32) -> u64 {
         fd.as_raw_fd() as u64
+    }
+
+    fn waker(&mut self) -> pollio::Waker {
+        self.poller.waker().expect("pollio waker")
+    }
+}
+
+/// pollio's `Registration` / `poll` API on the poll(2) backend (`PollPoller`), which reports
+/// edge-triggered registrations as level-triggered ones: every wait hands the kernel every
+/// registered fd.
+pub struct PollioPoll {
+    poller: PollPoller,
+}
+
+impl Backend for PollioPoll {
+    type Waker = pollio::Waker;
+    const NAME: &'static str = "pollio on poll(2)";
+    const KEY: &'static str = "pollio-poll";
+
+    fn new() -> Self {
+        let poller = PollPoller::with_capacity(CAPACITY).expect("pollio poll poller");
+        assert_eq!(poller.backend(), Kernel::Poll);
+        PollioPoll { poller }
+    }
+
+    fn trigger_for(wanted: Trigger) -> Trigger {
+        match wanted {
+            Trigger::Edge => Trigger::Level,
+            other => other,
+        }
+    }
+
+    fn register(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
+        let registration = Registration::client(key).with_mode(mode(trigger));
+        self.poller
+            .register(fd, registration)
+            .expect("pollio register");
+    }
+
+    fn rearm(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
+        let registration = Registration::client(key).with_mode(mode(trigger));
+        self.poller
+            .reregister(fd, registration)
+            .expect("pollio reregister");
+    }
+
+    fn deregister(&mut self, fd: BorrowedFd<'_>) {
+        self.poller.deregister(fd).expect("pollio deregister");
+    }
+
+    #[inline]
+    fn wait(&mut self, timeout: Option<Duration>, mut visit: impl FnMut(u64)) -> usize {
+        let events = self.poller.poll(timeout).expect("pollio poll");
+        for event in events {
+            visit(event.key().into());
+        }
+        events.len()
     }
 
     fn waker(&mut self) -> pollio::Waker {

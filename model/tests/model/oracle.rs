@@ -5,8 +5,9 @@
 //! touching the descriptors, a wait and a poll(2) call made just after it see the same state.
 //!
 //! Level-triggered registrations (and oneshot ones not yet fired) are checked exactly: reported
-//! if and only if poll(2) shows something they are interested in. Edge-triggered ones get a
-//! lower and an upper bound:
+//! if and only if poll(2) shows something they are interested in. So are edge-triggered ones
+//! on pollio's poll(2) backend, which reports them as level-triggered (`edge_as_level`).
+//! Elsewhere edge-triggered ones get a lower and an upper bound:
 //!
 //! - **owed**: the fd is ready now and became ready (a bit of its mask rose) since the
 //!   registration, or was ready when it was (re)registered, and that has not been reported yet.
@@ -117,16 +118,20 @@ pub struct Tracked {
     pub pending: bool,
     /// Something happened to the socket pair, or the registration changed, since the last wait.
     pub touched: bool,
+    /// The backend reports edge-triggered registrations as level-triggered ones (poll(2)).
+    pub edge_as_level: bool,
 }
 
 impl Tracked {
-    /// A registration made while poll(2) shows `state`.
-    pub fn new(reg: Registration, state: u32) -> Tracked {
+    /// A registration made while poll(2) shows `state`, on a backend that reports edges as
+    /// levels if `edge_as_level`.
+    pub fn new(reg: Registration, state: u32, edge_as_level: bool) -> Tracked {
         let mut tracked = Tracked {
             reg,
             armed: true,
             pending: false,
             touched: true,
+            edge_as_level,
         };
         tracked.pending = tracked.ready(state) != 0;
         tracked
@@ -154,12 +159,18 @@ impl Tracked {
         }
     }
 
+    /// Whether this registration is held to the edge-triggered bounds rather than checked
+    /// exactly.
+    fn is_edge(&self) -> bool {
+        self.reg.mode().is_edge() && !self.edge_as_level
+    }
+
     /// True when a wait that sees `state` must report this registration.
     pub fn owed(&self, state: u32) -> bool {
         if !self.armed || self.ready(state) == 0 {
             return false;
         }
-        !self.reg.mode().is_edge() || self.pending
+        !self.is_edge() || self.pending
     }
 
     /// True when a wait that sees `state` may report this registration.
@@ -167,7 +178,7 @@ impl Tracked {
         if !self.armed || self.ready(state) == 0 {
             return false;
         }
-        !self.reg.mode().is_edge() || self.pending || self.touched
+        !self.is_edge() || self.pending || self.touched
     }
 
     /// Updates the model after a wait. `truncated`: the wait filled the whole buffer, so the
