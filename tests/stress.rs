@@ -41,7 +41,6 @@ use pollio::{
     Backend, EventKind, Events, Interest, Mode, OsPoller, Poller, Registration, Registry, Timer,
 };
 use std::collections::HashSet;
-use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -640,6 +639,7 @@ fn small_buffer_delivers_every_ready_fd(backend: Backend) {
 /// the process ends with as many descriptors as it started with (counted in /proc, so Linux).
 #[cfg(target_os = "linux")]
 fn pollers_leak_no_descriptor(backend: Backend) {
+    use std::io::Write;
     let _serial = serial();
     let rounds = size(0, 1_000, 10_000);
     let (a, mut b) = UnixStream::pair().unwrap();

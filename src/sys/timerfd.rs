@@ -91,10 +91,12 @@ impl TimerSource {
 
 /// A `timespec` for `d`, saturated at the largest the type holds.
 fn timespec(d: Duration) -> libc::timespec {
-    libc::timespec {
-        tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_nsec: d.subsec_nanos() as libc::c_long,
-    }
+    // SAFETY: all-zero bytes are a valid timespec. Set field by field, because on some targets
+    // (32-bit musl and OpenHarmony) the struct has private padding fields.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    ts.tv_sec = libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX);
+    ts.tv_nsec = d.subsec_nanos() as _;
+    ts
 }
 
 /// `at` on `CLOCK_MONOTONIC`. `Instant` reads that clock on Linux but does not expose its
