@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 /// When a timer first expires.
 #[derive(Clone, Copy, Debug)]
+// Read by the timerfd and kqueue sources; the poll-only targets have no timers to read it.
+#[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
 pub(crate) enum Expiry {
     After(Duration),
     At(Instant),
