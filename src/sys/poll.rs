@@ -483,6 +483,7 @@ mod tests {
     /// Two threads waiting at once: the second takes a spare waiter, with an interrupt of its
     /// own, and later second waits reuse it instead of making another.
     #[test]
+    #[cfg_attr(miri, ignore = "Miri has no fstat(2) or poll(2)")]
     fn a_second_waiter_is_made_once_and_reused() -> io::Result<()> {
         let selector = Selector::create()?;
         let (a, _b) = UnixStream::pair()?;
