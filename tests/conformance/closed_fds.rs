@@ -9,7 +9,7 @@
 use crate::errors::errno_of;
 use crate::support::{
     assert_quiet_for, backend_of, duplicate_at, free_fd_number_for, next_event_for, poll_for, send,
-    unix_pair,
+    unix_pair, INCIDENTAL_MODE,
 };
 use pollio::{Backend, Poller, Registration};
 use std::time::{Duration, Instant};
@@ -23,7 +23,7 @@ pub fn a_closed_fd_is_not_reported<P: Poller>() {
     let only_copy = duplicate_at(&a, number);
     drop(a);
     poller
-        .add_with(number, Registration::client(1))
+        .add_with(number, Registration::client(1).with_mode(INCIDENTAL_MODE))
         .expect("add_with");
     send(&b, b"unread");
     assert_eq!(next_event_for(&mut poller, number).key, 1);
@@ -49,7 +49,7 @@ pub fn a_number_reused_before_a_wait<P: Poller>() {
     let first = duplicate_at(&a, number);
     drop(a);
     poller
-        .add_with(number, Registration::client(1))
+        .add_with(number, Registration::client(1).with_mode(INCIDENTAL_MODE))
         .expect("add_with");
     drop(first);
     let (c, d) = unix_pair();
@@ -66,7 +66,7 @@ pub fn a_number_reused_before_a_wait<P: Poller>() {
     }
 
     poller
-        .add_with(number, Registration::client(2))
+        .add_with(number, Registration::client(2).with_mode(INCIDENTAL_MODE))
         .expect("the new file is not registered yet");
     assert_eq!(next_event_for(&mut poller, number).key, 2);
     poller.delete(number).expect("delete");
