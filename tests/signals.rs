@@ -241,5 +241,8 @@ fn a_blocking_seed_wait_loop_survives_signals() {
     let returns = returns.into_inner();
     assert_eq!(events, vec![fd]);
     assert!(signals > 0);
-    assert!(returns >= 3, "signals interrupted the blocked wait only {returns} times in 30 s");
+    assert!(
+        returns >= 3,
+        "signals interrupted the blocked wait only {returns} times in 30 s"
+    );
 }
