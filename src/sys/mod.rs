@@ -37,8 +37,8 @@
 //! the registration's word): `TimerSource`, `SignalSource` and `ChildSource`, each with
 //! `new(&Selector, …, Registration)` and `deregister(&Selector)`; timers `arm(Expiry,
 //! Option<Duration>)`, `disarm()` and `expirations(&Event)`, signals `deliveries(&Event)`.
-//! Linux: `timerfd.rs`, `signalfd.rs`, `pidfd.rs`, fds registered through the `Selector`;
-//! kqueue: `kqueue_sources.rs`, knotes of their own filters.
+//! Linux: `timerfd.rs`, `signalfd.rs`, `pidfd.rs` (`child_thread.rs` without `pidfd_open`),
+//! fds registered through the `Selector`; kqueue: `kqueue_sources.rs`, knotes of their own filters.
 //!
 //! Built on these, for every backend: `fill_objects(&[Event], &mut Vec<EventObject>)`, the
 //! seed API's conversion (`objects.rs`).
@@ -58,6 +58,8 @@
 mod backend;
 mod objects;
 
+#[cfg(target_os = "linux")]
+mod child_thread;
 #[cfg(not(target_os = "linux"))]
 mod kqueue_sources;
 #[cfg(target_os = "linux")]
