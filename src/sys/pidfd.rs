@@ -8,6 +8,7 @@ use super::{syscall, Selector};
 use crate::{Interest, Mode, Registration};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub(crate) enum ChildSource {
     Pidfd(OwnedFd),
@@ -24,11 +25,19 @@ impl ChildSource {
             // pidfd_open's answer for them; 0 and negative numbers name process groups elsewhere.
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
+        // Relaxed: a cached fact about the running kernel, published with nothing else; a
+        // thread that reads a stale value only calls pidfd_open once more.
+        static NO_PIDFD_OPEN: AtomicBool = AtomicBool::new(false);
+        let thread = || ChildThread::new(selector, pid, registration).map(ChildSource::Thread);
+        if NO_PIDFD_OPEN.load(Ordering::Relaxed) {
+            return thread();
+        }
         // SAFETY: pidfd_open takes a pid and flags, no pointers. Its fd is close-on-exec.
         let fd = match syscall!(syscall(libc::SYS_pidfd_open, pid, 0)) {
             Ok(fd) => fd as libc::c_int,
             Err(err) if no_pidfd_open(&err) => {
-                return ChildThread::new(selector, pid, registration).map(ChildSource::Thread)
+                NO_PIDFD_OPEN.store(true, Ordering::Relaxed);
+                return thread();
             }
             Err(err) => return Err(err),
         };
