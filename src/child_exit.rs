@@ -18,9 +18,14 @@ use std::sync::Arc;
 /// [`Child::try_wait`] (or `wait`), or `waitpid`, which then returns at once. Do not reap it
 /// before registering: a reaped process id can be reused by another process.
 ///
-/// - **Linux**: a pidfd (`pidfd_open`), which needs Linux 5.3; older kernels answer
-///   [`Unsupported`](io::ErrorKind::Unsupported). Any process the caller may see can be
-///   watched, not only children.
+/// - **Linux**: a pidfd (`pidfd_open`, Linux 5.3). Any process the caller may see can be
+///   watched, not only children. Where the kernel lacks `pidfd_open` (before 5.3, or a seccomp
+///   filter refuses it), a helper thread per watched process waits for its exit with
+///   `waitid(WNOWAIT)` instead, which changes no signal mask or action and reaps nothing. Then
+///   only the caller's own children can be watched (others are `ECHILD`); the thread, and an
+///   eventfd, last until the child exits, also when the registration is dropped before; and a
+///   child the caller reaps before its event should not be followed at once by another child
+///   that could reuse its id.
 /// - **kqueue**: `EVFILT_PROC` with `NOTE_EXIT`. A kernel that refuses it (`ESRCH`) for a
 ///   zombie gets a timer knote of zero length instead, so the event still comes.
 ///
@@ -88,10 +93,11 @@ impl Registry {
     /// # Errors
     ///
     /// `ESRCH` for a process that does not exist (or was reaped); `EINVAL` for 0 and ids
-    /// above `i32::MAX`; [`Unsupported`](io::ErrorKind::Unsupported) on Linux before 5.3;
-    /// otherwise the OS error of `pidfd_open` or `epoll_ctl` (`EMFILE` when the process has no
-    /// fd left), or of `kevent`. [`InvalidInput`](io::ErrorKind::InvalidInput) for the reserved
-    /// token `u64::MAX`.
+    /// above `i32::MAX`; on Linux without `pidfd_open` (see [`ChildExit`]), `ECHILD` for a
+    /// process that is not the caller's child; otherwise the OS error of `pidfd_open` or
+    /// `epoll_ctl` (`EMFILE` when the process has no fd left), of `eventfd` or of starting the
+    /// thread without `pidfd_open`, or of `kevent`. [`InvalidInput`](io::ErrorKind::InvalidInput)
+    /// for the reserved token `u64::MAX`.
     pub fn pid_exit(&self, pid: u32, registration: Registration) -> io::Result<ChildExit> {
         let raw =
             libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;

@@ -85,7 +85,8 @@
 //! token, and dropping one deregisters it. Each is one kernel object in the poller's own queue
 //! (a timerfd, signalfd or pidfd on Linux; an `EVFILT_TIMER`, `EVFILT_SIGNAL` or `EVFILT_PROC`
 //! knote on kqueue), so waiting stays one system call. Their pages list what differs between
-//! platforms; [`Signal`]'s says what a signal source changes in the process.
+//! platforms; [`Signal`]'s says what a signal source changes in the process, and
+//! [`ChildExit`]'s what takes the pidfd's place on Linux kernels without `pidfd_open`.
 //!
 //! # The server loop
 //!

@@ -51,9 +51,10 @@
 //! the registration's word): `TimerSource`, `SignalSource` and `ChildSource`, each with
 //! `new(&Selector, …, Registration)` and `deregister(&Selector)`; timers `arm(Expiry,
 //! Option<Duration>)`, `disarm()` and `expirations(&Event)`, signals `deliveries(&Event)`.
-//! Linux and Android: `timerfd.rs`, `signalfd.rs`, `pidfd.rs`, fds registered through the
-//! `Selector`, whichever backend it is; kqueue: `kqueue_sources.rs`, knotes of their own
-//! filters; the poll-only targets: `no_sources.rs`, whose constructors answer `Unsupported`.
+//! Linux and Android: `timerfd.rs`, `signalfd.rs`, `pidfd.rs` (`child_thread.rs` without
+//! `pidfd_open`), fds registered through the `Selector`, whichever backend it is; kqueue:
+//! `kqueue_sources.rs`, knotes of their own filters; the poll-only targets: `no_sources.rs`,
+//! whose constructors answer `Unsupported`.
 //!
 //! Built on these, for every backend: `fill_objects(&[Event], &mut Vec<EventObject>)`, the
 //! seed API's conversion (`objects.rs`).
@@ -198,6 +199,7 @@ on_poll_only_targets! {
 
 // Timers, signals and child exits: kernel objects of their own where the platform has them.
 on_epoll_targets! {
+    mod child_thread;
     mod pidfd;
     mod signal_claims;
     mod signalfd;

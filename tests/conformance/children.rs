@@ -8,34 +8,20 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Whether the kernel has what pollio watches children with. Only Linux before 5.3 (and
-/// valgrind before 3.20, which does not know `pidfd_open`) lacks it.
-fn kernel_watches_children() -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: pidfd_open of our own pid takes no pointers; the fd is closed below.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
-        if fd < 0 {
-            return io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS);
-        }
-        // SAFETY: closes the fd opened above, which nothing else uses.
-        unsafe { libc::close(fd as libc::c_int) };
-        true
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        true
-    }
-}
-
-/// Where the kernel cannot watch children, every registration is `Unsupported`, saying why;
-/// returns whether the caller's test can go on.
-fn supported<P: Poller>(poller: &P) -> bool {
-    // Under qemu-user (ci/linux-targets.sh sets this), one full-suite run in about seven missed
-    // a child's pidfd event for 5 s in `exit_during_registration`; natively it never has. Until
-    // that is understood, the child tests do not run there.
+/// Whether the child tests run here: everywhere but under qemu-user (ci/linux-targets.sh sets
+/// `POLLIO_UNDER_QEMU`). Kernels without `pidfd_open` run them too, through pollio's helper
+/// thread, and so does valgrind before 3.20, which does not know `pidfd_open`.
+fn runs_here() -> bool {
+    // qemu-user 7.2 (with glib 2.74) can hang a child it forks while other threads of this
+    // process run: translating guest code in the child blocks for good in glib's
+    // g_slice_alloc (called by qemu's tcg_tb_insert), on a lock that another thread of the
+    // parent held at the fork, so the child never reaches its exec. It never exits, so no
+    // event is due; and it holds the pipe ends it inherited, so another test's `cat` never
+    // sees the end of its input either. Seen in 3 of 500 runs of these tests, each time one
+    // such child and two tests failing together (`exit_during_registration` and
+    // `registration_from_another_thread`); pollio reported every exit that happened.
     if std::env::var_os("POLLIO_UNDER_QEMU").is_some() {
-        eprintln!("skipped under qemu-user: a pidfd event was once missed there, cause unknown");
+        eprintln!("skipped under qemu-user: a child it forks can hang before its exec");
         return false;
     }
     // The systems whose only backend is poll(2) have no child-exit source.
@@ -49,23 +35,14 @@ fn supported<P: Poller>(poller: &P) -> bool {
         target_os = "cygwin",
     ));
     if poll_only {
-        let err = poller
+        let err = pollio::OsPoller::new()
+            .expect("new")
             .pid_exit(1, Registration::client(1))
             .expect_err("no child-exit source here");
         assert_eq!(err.kind(), io::ErrorKind::Unsupported, "{err}");
         return false;
     }
-    if kernel_watches_children() {
-        return true;
-    }
-    let mut child = exiting_child(0);
-    let err = poller
-        .child_exit(&child, Registration::client(1))
-        .expect_err("no pidfd_open");
-    assert_eq!(err.kind(), io::ErrorKind::Unsupported, "{err}");
-    assert!(err.to_string().contains("pidfd_open"), "{err}");
-    child.wait().expect("wait");
-    false
+    true
 }
 
 /// A child that runs until its stdin is closed.
@@ -98,7 +75,7 @@ fn until_zombie(child: &Child) {
 }
 
 /// Redox's and Cygwin's libc have no waitid; pollio has no child-exit sources there either (the
-/// poll(2) backend answers `Unsupported`), so `supported` stops every test before this.
+/// poll(2) backend answers `Unsupported`), so `runs_here` stops every test before this.
 #[cfg(any(target_os = "redox", target_os = "cygwin"))]
 fn until_zombie(_: &Child) {
     unreachable!("child-exit sources are unsupported on this system");
@@ -130,7 +107,7 @@ fn assert_quiet_for<P: Poller>(poller: &P, window: Duration) {
 /// still there to read.
 pub fn exit_after_registration<P: Poller>() {
     let poller = P::new().expect("new");
-    if !supported(&poller) {
+    if !runs_here() {
         return;
     }
     let mut child = waiting_child();
@@ -152,7 +129,7 @@ pub fn exit_after_registration<P: Poller>() {
 /// A child that exited before registration (a zombie) still produces its event.
 pub fn exit_before_registration<P: Poller>() {
     let poller = P::new().expect("new");
-    if !supported(&poller) {
+    if !runs_here() {
         return;
     }
     let mut child = exiting_child(7);
@@ -174,7 +151,7 @@ pub fn exit_before_registration<P: Poller>() {
 /// one produces its event.
 pub fn exit_during_registration<P: Poller>() {
     let poller = P::new().expect("new");
-    if !supported(&poller) {
+    if !runs_here() {
         return;
     }
     for key in 0..10 {
@@ -192,7 +169,7 @@ pub fn exit_during_registration<P: Poller>() {
 /// Registration from another thread reaches a wait already blocked.
 pub fn registration_from_another_thread<P: Poller>() {
     let poller = P::new().expect("new");
-    if !supported(&poller) {
+    if !runs_here() {
         return;
     }
     let registry = poller.registry().expect("registry");
@@ -224,7 +201,7 @@ pub fn registration_from_another_thread<P: Poller>() {
 /// A dropped registration reports nothing when its child exits.
 pub fn drop_deregisters<P: Poller>() {
     let poller = P::new().expect("new");
-    if !supported(&poller) {
+    if !runs_here() {
         return;
     }
     let mut child = waiting_child();
@@ -242,7 +219,7 @@ pub fn drop_deregisters<P: Poller>() {
 /// `EINVAL`.
 pub fn errors<P: Poller>() {
     let poller = P::new().expect("new");
-    if !supported(&poller) {
+    if !runs_here() {
         return;
     }
     let mut child = exiting_child(0);
