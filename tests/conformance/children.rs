@@ -1,7 +1,7 @@
 //! Child exits as sources: an event whether the child exits before, during or after its
 //! registration; pollio never reaps it, so its status is still the caller's to read.
 
-use crate::support::PATIENCE;
+use crate::support::{spawning, PATIENCE};
 use pollio::{ChildExit, Events, Poller, Registration};
 use std::io::{self, Write};
 use std::process::{Child, Command, Stdio};
@@ -106,6 +106,7 @@ fn assert_quiet_for<P: Poller>(poller: &P, window: Duration) {
 /// A child that exits after registration: no event before, one after, and its status is
 /// still there to read.
 pub fn exit_after_registration<P: Poller>() {
+    let _spawning = spawning();
     let poller = P::new().expect("new");
     if !runs_here() {
         return;
@@ -128,6 +129,7 @@ pub fn exit_after_registration<P: Poller>() {
 
 /// A child that exited before registration (a zombie) still produces its event.
 pub fn exit_before_registration<P: Poller>() {
+    let _spawning = spawning();
     let poller = P::new().expect("new");
     if !runs_here() {
         return;
@@ -150,6 +152,7 @@ pub fn exit_before_registration<P: Poller>() {
 /// Children racing their registration: each exits before, during or after it, and every
 /// one produces its event.
 pub fn exit_during_registration<P: Poller>() {
+    let _spawning = spawning();
     let poller = P::new().expect("new");
     if !runs_here() {
         return;
@@ -168,6 +171,7 @@ pub fn exit_during_registration<P: Poller>() {
 
 /// Registration from another thread reaches a wait already blocked.
 pub fn registration_from_another_thread<P: Poller>() {
+    let _spawning = spawning();
     let poller = P::new().expect("new");
     if !runs_here() {
         return;
@@ -200,6 +204,7 @@ pub fn registration_from_another_thread<P: Poller>() {
 
 /// A dropped registration reports nothing when its child exits.
 pub fn drop_deregisters<P: Poller>() {
+    let _spawning = spawning();
     let poller = P::new().expect("new");
     if !runs_here() {
         return;
@@ -218,6 +223,7 @@ pub fn drop_deregisters<P: Poller>() {
 /// A reaped (or never existing) process is `ESRCH`; pid 0 and pids above `i32::MAX` are
 /// `EINVAL`.
 pub fn errors<P: Poller>() {
+    let _spawning = spawning();
     let poller = P::new().expect("new");
     if !runs_here() {
         return;

@@ -8,8 +8,8 @@
 
 use crate::errors::errno_of;
 use crate::support::{
-    assert_quiet_for, backend_of, duplicate_at, free_fd_number_for, next_event_for, poll_for, send,
-    unix_pair, INCIDENTAL_MODE,
+    assert_quiet_for, backend_of, duplicate_at, free_fd_number_for, next_event_for, no_spawning,
+    poll_for, send, unix_pair, INCIDENTAL_MODE,
 };
 use pollio::{Backend, Poller, Registration};
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 /// A registered fd that is closed (its only copy) is not reported, not even as invalid, and
 /// waits stay quiet for their whole timeout; a delete then says `EBADF`.
 pub fn a_closed_fd_is_not_reported<P: Poller>() {
+    let _no_spawning = no_spawning();
     let mut poller = P::new().expect("new");
     let number = free_fd_number_for::<P>(2);
     let (a, b) = unix_pair();
@@ -43,6 +44,7 @@ pub fn a_closed_fd_is_not_reported<P: Poller>() {
 /// still polls the number, and reports the new file under the old registration. On every
 /// backend, `add` of the number then registers the new file, and `delete` ends it.
 pub fn a_number_reused_before_a_wait<P: Poller>() {
+    let _no_spawning = no_spawning();
     let mut poller = P::new().expect("new");
     let number = free_fd_number_for::<P>(3);
     let (a, _b) = unix_pair();

@@ -4,7 +4,7 @@
 #[cfg(all(target_os = "linux", not(miri)))]
 use super::events::PATIENCE;
 use std::io::{self, Write};
-use std::sync::mpsc;
+use std::sync::{mpsc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread;
 use std::time::Duration;
 #[cfg(all(target_os = "linux", not(miri)))]
@@ -125,4 +125,20 @@ impl Drop for RaiseOnDrop<'_> {
     fn drop(&mut self) {
         self.0.store(true, std::sync::atomic::Ordering::SeqCst);
     }
+}
+
+/// Held shared by the tests that start processes, and exclusively by the tests that close a
+/// registered fd's only copy: a child holds a copy of every descriptor from its fork to its
+/// exec (and for good if the descriptor is not close-on-exec), and while it does, epoll keeps
+/// the registration of a file the test believes closed.
+static SPAWNS: RwLock<()> = RwLock::new(());
+
+/// For a test that starts processes.
+pub fn spawning() -> RwLockReadGuard<'static, ()> {
+    SPAWNS.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// For a test whose closed descriptors must have no copy in a child.
+pub fn no_spawning() -> RwLockWriteGuard<'static, ()> {
+    SPAWNS.write().unwrap_or_else(PoisonError::into_inner)
 }
