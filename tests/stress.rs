@@ -32,6 +32,21 @@
 //! poll(2) too (`poll::`), where edge-triggered registrations are reported as level-triggered
 //! ones: the tests that count edges say what they expect of each.
 
+// Where poll(2) is the only backend, the timer, signal and child-exit tests are left out, and
+// the helpers only they use are unused.
+#![cfg_attr(
+    any(
+        target_os = "illumos",
+        target_os = "solaris",
+        target_os = "haiku",
+        target_os = "hurd",
+        target_os = "nto",
+        target_os = "redox",
+        target_os = "cygwin",
+    ),
+    allow(dead_code)
+)]
+
 // The conformance suite's descriptor helpers; this binary uses a few of them.
 #[allow(dead_code)]
 #[path = "conformance/support/fds.rs"]
@@ -91,6 +106,29 @@ stress_tests!(
         ignore = "counts /proc/self/fd, which lists the interpreter's descriptors under Miri"
     )]
     pollers_leak_no_descriptor,
+    // Not where poll(2) is the only backend: no timer or signal sources there.
+    #[cfg(not(any(
+        target_os = "illumos",
+        target_os = "solaris",
+        target_os = "haiku",
+        target_os = "hurd",
+        target_os = "nto",
+        target_os = "redox",
+        target_os = "cygwin",
+    )))]
+    #[cfg_attr(miri, ignore = "Miri has no timerfd")]
+    many_live_timers_fire_once_each,
+    #[cfg(not(any(
+        target_os = "illumos",
+        target_os = "solaris",
+        target_os = "haiku",
+        target_os = "hurd",
+        target_os = "nto",
+        target_os = "redox",
+        target_os = "cygwin",
+    )))]
+    #[cfg_attr(miri, ignore = "Miri has no signals")]
+    signal_storm_through_a_source,
 );
 
 /// The backend `OsPoller::new` uses here.
@@ -670,13 +708,11 @@ fn pollers_leak_no_descriptor(backend: Backend) {
 
 /// Many live timers: each fires once, never before its deadline, with its own key; then half
 /// are set again and half cancelled, and only the ones set again fire.
-#[test]
-#[cfg_attr(miri, ignore = "Miri has no timerfd")]
-fn many_live_timers_fire_once_each() {
+fn many_live_timers_fire_once_each(backend: Backend) {
     let _serial = serial();
     let n = size(0, 10_000, 50_000);
     fds::raise_fd_limit((n + 256) as libc::rlim_t);
-    let poller = OsPoller::new().unwrap();
+    let poller = poller_on(backend, OsPoller::DEFAULT_CAPACITY);
     let timers: Vec<Timer> = (0..n)
         .map(|i| poller.timer(Registration::client(i as u32)).unwrap())
         .collect();
@@ -756,16 +792,14 @@ fn collect(
 /// A storm of signals sent to the waiting thread: the source reports them (each a real-time
 /// signal on Linux, where they queue; at most as many as were sent of a standard one), and
 /// the process survives them.
-#[test]
-#[cfg_attr(miri, ignore = "Miri has no signals")]
-fn signal_storm_through_a_source() {
+fn signal_storm_through_a_source(backend: Backend) {
     let _serial = serial();
     let sent = size(0, 20_000, 200_000);
     #[cfg(target_os = "linux")]
     let signo = libc::SIGRTMIN() + 4;
     #[cfg(not(target_os = "linux"))]
     let signo = libc::SIGUSR2;
-    let poller = OsPoller::new().unwrap();
+    let poller = poller_on(backend, OsPoller::DEFAULT_CAPACITY);
     let signal = poller.signal(signo, Registration::client(1)).unwrap();
     // SAFETY: pthread_self takes no arguments and cannot fail.
     let target = unsafe { libc::pthread_self() } as usize;

@@ -24,24 +24,6 @@ fn runs_here() -> bool {
         eprintln!("skipped under qemu-user: a child it forks can hang before its exec");
         return false;
     }
-    // The systems whose only backend is poll(2) have no child-exit source.
-    let poll_only = cfg!(any(
-        target_os = "illumos",
-        target_os = "solaris",
-        target_os = "haiku",
-        target_os = "hurd",
-        target_os = "nto",
-        target_os = "redox",
-        target_os = "cygwin",
-    ));
-    if poll_only {
-        let err = pollio::OsPoller::new()
-            .expect("new")
-            .pid_exit(1, Registration::client(1))
-            .expect_err("no child-exit source here");
-        assert_eq!(err.kind(), io::ErrorKind::Unsupported, "{err}");
-        return false;
-    }
     true
 }
 
@@ -64,7 +46,6 @@ fn exiting_child(code: i32) -> Child {
 }
 
 /// Blocks until `child` has exited, without reaping it.
-#[cfg(not(any(target_os = "redox", target_os = "cygwin")))]
 fn until_zombie(child: &Child) {
     // SAFETY: a zeroed siginfo_t is a valid value for waitid to fill.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
@@ -72,13 +53,6 @@ fn until_zombie(child: &Child) {
     // SAFETY: `info` is live and writable; WNOWAIT leaves the child to be reaped later.
     let rc = unsafe { libc::waitid(libc::P_PID, child.id() as libc::id_t, &mut info, options) };
     assert_eq!(rc, 0, "waitid: {}", io::Error::last_os_error());
-}
-
-/// Redox's and Cygwin's libc have no waitid; pollio has no child-exit sources there either (the
-/// poll(2) backend answers `Unsupported`), so `runs_here` stops every test before this.
-#[cfg(any(target_os = "redox", target_os = "cygwin"))]
-fn until_zombie(_: &Child) {
-    unreachable!("child-exit sources are unsupported on this system");
 }
 
 /// Waits (at most `PATIENCE`) for the first events and returns their tokens.
