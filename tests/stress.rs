@@ -32,29 +32,12 @@
 //! poll(2) too (`poll::`), where edge-triggered registrations are reported as level-triggered
 //! ones: the tests that count edges say what they expect of each.
 
-// Where poll(2) is the only backend, the timer, signal and child-exit tests are left out, and
-// the helpers only they use are unused.
-#![cfg_attr(
-    any(
-        target_os = "illumos",
-        target_os = "solaris",
-        target_os = "haiku",
-        target_os = "hurd",
-        target_os = "nto",
-        target_os = "redox",
-        target_os = "cygwin",
-    ),
-    allow(dead_code)
-)]
-
 // The conformance suite's descriptor helpers; this binary uses a few of them.
 #[allow(dead_code)]
 #[path = "conformance/support/fds.rs"]
 mod fds;
 
-use pollio::{
-    Backend, EventKind, Events, Interest, Mode, OsPoller, Poller, Registration, Registry, Timer,
-};
+use pollio::{Backend, EventKind, Interest, Mode, OsPoller, Poller, Registration, Registry};
 use std::collections::HashSet;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
@@ -106,29 +89,6 @@ stress_tests!(
         ignore = "counts /proc/self/fd, which lists the interpreter's descriptors under Miri"
     )]
     pollers_leak_no_descriptor,
-    // Not where poll(2) is the only backend: no timer or signal sources there.
-    #[cfg(not(any(
-        target_os = "illumos",
-        target_os = "solaris",
-        target_os = "haiku",
-        target_os = "hurd",
-        target_os = "nto",
-        target_os = "redox",
-        target_os = "cygwin",
-    )))]
-    #[cfg_attr(miri, ignore = "Miri has no timerfd")]
-    many_live_timers_fire_once_each,
-    #[cfg(not(any(
-        target_os = "illumos",
-        target_os = "solaris",
-        target_os = "haiku",
-        target_os = "hurd",
-        target_os = "nto",
-        target_os = "redox",
-        target_os = "cygwin",
-    )))]
-    #[cfg_attr(miri, ignore = "Miri has no signals")]
-    signal_storm_through_a_source,
 );
 
 /// The backend `OsPoller::new` uses here.
@@ -706,152 +666,175 @@ fn pollers_leak_no_descriptor(backend: Backend) {
     assert_eq!(open_fds(), before, "descriptors leaked");
 }
 
-/// Many live timers: each fires once, never before its deadline, with its own key; then half
-/// are set again and half cancelled, and only the ones set again fire.
-fn many_live_timers_fire_once_each(backend: Backend) {
-    let _serial = serial();
-    let n = size(0, 10_000, 50_000);
-    fds::raise_fd_limit((n + 256) as libc::rlim_t);
-    let poller = poller_on(backend, OsPoller::DEFAULT_CAPACITY);
-    let timers: Vec<Timer> = (0..n)
-        .map(|i| poller.timer(Registration::client(i as u32)).unwrap())
-        .collect();
-    let start = Instant::now();
-    // Deadlines spread over 50 ms, so events come in many waits.
-    let deadline = |i: usize| start + Duration::from_micros((i % 500) as u64 * 100);
-    for (i, timer) in timers.iter().enumerate() {
-        timer.set_at(deadline(i)).unwrap();
-    }
-    let mut seen = vec![false; n];
-    collect(&poller, &timers, &mut seen, n, |i| {
-        let now = Instant::now();
-        assert!(
-            now >= deadline(i),
-            "timer {i} fired {:?} early",
-            deadline(i) - now
-        );
-    });
+/// The timer and signal source tests: not where poll(2) is the only backend, which has no such
+/// sources.
+#[cfg(not(any(
+    target_os = "illumos",
+    target_os = "solaris",
+    target_os = "haiku",
+    target_os = "hurd",
+    target_os = "nto",
+    target_os = "redox",
+    target_os = "cygwin",
+)))]
+mod sources {
+    use super::*;
+    use pollio::{Events, Timer};
 
-    for (i, timer) in timers.iter().enumerate() {
-        if i % 2 == 0 {
-            timer.set_after(Duration::from_millis(1)).unwrap();
-        } else {
-            timer.set_after(Duration::from_millis(1)).unwrap();
-            timer.cancel().unwrap();
+    stress_tests!(
+        #[cfg_attr(miri, ignore = "Miri has no timerfd")]
+        many_live_timers_fire_once_each,
+        #[cfg_attr(miri, ignore = "Miri has no signals")]
+        signal_storm_through_a_source,
+    );
+
+    /// Many live timers: each fires once, never before its deadline, with its own key; then half
+    /// are set again and half cancelled, and only the ones set again fire.
+    fn many_live_timers_fire_once_each(backend: Backend) {
+        let _serial = serial();
+        let n = size(0, 10_000, 50_000);
+        fds::raise_fd_limit((n + 256) as libc::rlim_t);
+        let poller = poller_on(backend, OsPoller::DEFAULT_CAPACITY);
+        let timers: Vec<Timer> = (0..n)
+            .map(|i| poller.timer(Registration::client(i as u32)).unwrap())
+            .collect();
+        let start = Instant::now();
+        // Deadlines spread over 50 ms, so events come in many waits.
+        let deadline = |i: usize| start + Duration::from_micros((i % 500) as u64 * 100);
+        for (i, timer) in timers.iter().enumerate() {
+            timer.set_at(deadline(i)).unwrap();
         }
-    }
-    let mut seen = vec![false; n];
-    collect(&poller, &timers, &mut seen, n / 2, |i| {
-        assert_eq!(i % 2, 0, "cancelled timer {i} fired");
-    });
-    // Nothing else comes.
-    let mut events = Events::new();
-    poller
-        .poll_into(&mut events, Some(Duration::from_millis(20)))
-        .unwrap();
-    for event in &events {
-        let count = timers[event.key() as usize].expirations(event).unwrap();
-        assert_eq!(count, 0, "timer {} fired again", event.key());
-    }
-}
+        let mut seen = vec![false; n];
+        collect(&poller, &timers, &mut seen, n, |i| {
+            let now = Instant::now();
+            assert!(
+                now >= deadline(i),
+                "timer {i} fired {:?} early",
+                deadline(i) - now
+            );
+        });
 
-/// Waits until `expected` timers have fired once each, calling `check` with each index.
-fn collect(
-    poller: &OsPoller,
-    timers: &[Timer],
-    seen: &mut [bool],
-    expected: usize,
-    check: impl Fn(usize),
-) {
-    let mut events = Events::new();
-    let mut fired = 0;
-    let give_up = Instant::now() + Duration::from_secs(30);
-    while fired < expected {
-        assert!(
-            Instant::now() < give_up,
-            "{fired} of {expected} timers fired"
-        );
+        for (i, timer) in timers.iter().enumerate() {
+            if i % 2 == 0 {
+                timer.set_after(Duration::from_millis(1)).unwrap();
+            } else {
+                timer.set_after(Duration::from_millis(1)).unwrap();
+                timer.cancel().unwrap();
+            }
+        }
+        let mut seen = vec![false; n];
+        collect(&poller, &timers, &mut seen, n / 2, |i| {
+            assert_eq!(i % 2, 0, "cancelled timer {i} fired");
+        });
+        // Nothing else comes.
+        let mut events = Events::new();
         poller
-            .poll_into(&mut events, Some(Duration::from_secs(5)))
+            .poll_into(&mut events, Some(Duration::from_millis(20)))
             .unwrap();
         for event in &events {
-            let i = event.key() as usize;
-            match timers[i].expirations(event).unwrap() {
-                0 => continue, // queued before it was set again
-                1 => {}
-                count => panic!("one-shot timer {i} counted {count} expirations"),
-            }
-            check(i);
-            assert!(!seen[i], "timer {i} fired twice");
-            seen[i] = true;
-            fired += 1;
+            let count = timers[event.key() as usize].expirations(event).unwrap();
+            assert_eq!(count, 0, "timer {} fired again", event.key());
         }
     }
-}
 
-/// A storm of signals sent to the waiting thread: the source reports them (each a real-time
-/// signal on Linux, where they queue; at most as many as were sent of a standard one), and
-/// the process survives them.
-fn signal_storm_through_a_source(backend: Backend) {
-    let _serial = serial();
-    let sent = size(0, 20_000, 200_000);
-    #[cfg(target_os = "linux")]
-    let signo = libc::SIGRTMIN() + 4;
-    #[cfg(not(target_os = "linux"))]
-    let signo = libc::SIGUSR2;
-    let poller = poller_on(backend, OsPoller::DEFAULT_CAPACITY);
-    let signal = poller.signal(signo, Registration::client(1)).unwrap();
-    // SAFETY: pthread_self takes no arguments and cannot fail.
-    let target = unsafe { libc::pthread_self() } as usize;
-    let done = std::sync::Arc::new(AtomicBool::new(false));
-    let sender = {
-        let done = std::sync::Arc::clone(&done);
-        thread::spawn(move || {
-            let mut n = 0;
-            while n < sent {
-                // SAFETY: the target thread lives until this thread is joined, and blocks
-                // (Linux) or ignores (kqueue) the signal through its source.
-                let rc = unsafe { libc::pthread_kill(target as libc::pthread_t, signo) };
-                match rc {
-                    0 => n += 1,
-                    // The real-time queue is full until the waiter reads it.
-                    libc::EAGAIN => thread::yield_now(),
-                    rc => panic!("pthread_kill: {}", std::io::Error::from_raw_os_error(rc)),
+    /// Waits until `expected` timers have fired once each, calling `check` with each index.
+    fn collect(
+        poller: &OsPoller,
+        timers: &[Timer],
+        seen: &mut [bool],
+        expected: usize,
+        check: impl Fn(usize),
+    ) {
+        let mut events = Events::new();
+        let mut fired = 0;
+        let give_up = Instant::now() + Duration::from_secs(30);
+        while fired < expected {
+            assert!(
+                Instant::now() < give_up,
+                "{fired} of {expected} timers fired"
+            );
+            poller
+                .poll_into(&mut events, Some(Duration::from_secs(5)))
+                .unwrap();
+            for event in &events {
+                let i = event.key() as usize;
+                match timers[i].expirations(event).unwrap() {
+                    0 => continue, // queued before it was set again
+                    1 => {}
+                    count => panic!("one-shot timer {i} counted {count} expirations"),
                 }
+                check(i);
+                assert!(!seen[i], "timer {i} fired twice");
+                seen[i] = true;
+                fired += 1;
             }
-            done.store(true, Ordering::SeqCst);
-        })
-    };
-    let mut events = Events::new();
-    let mut received = 0;
-    let give_up = Instant::now() + Duration::from_secs(60);
-    loop {
-        assert!(Instant::now() < give_up, "{received} of {sent} received");
-        // SeqCst: pairs with the sender's store after its last signal, so a final poll
-        // after seeing it finds every signal that was sent.
-        let finished = done.load(Ordering::SeqCst);
-        poller
-            .poll_into(&mut events, Some(Duration::from_millis(10)))
-            .unwrap();
+        }
+    }
+
+    /// A storm of signals sent to the waiting thread: the source reports them (each a real-time
+    /// signal on Linux, where they queue; at most as many as were sent of a standard one), and
+    /// the process survives them.
+    fn signal_storm_through_a_source(backend: Backend) {
+        let _serial = serial();
+        let sent = size(0, 20_000, 200_000);
+        #[cfg(target_os = "linux")]
+        let signo = libc::SIGRTMIN() + 4;
+        #[cfg(not(target_os = "linux"))]
+        let signo = libc::SIGUSR2;
+        let poller = poller_on(backend, OsPoller::DEFAULT_CAPACITY);
+        let signal = poller.signal(signo, Registration::client(1)).unwrap();
+        // SAFETY: pthread_self takes no arguments and cannot fail.
+        let target = unsafe { libc::pthread_self() } as usize;
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let sender = {
+            let done = std::sync::Arc::clone(&done);
+            thread::spawn(move || {
+                let mut n = 0;
+                while n < sent {
+                    // SAFETY: the target thread lives until this thread is joined, and blocks
+                    // (Linux) or ignores (kqueue) the signal through its source.
+                    let rc = unsafe { libc::pthread_kill(target as libc::pthread_t, signo) };
+                    match rc {
+                        0 => n += 1,
+                        // The real-time queue is full until the waiter reads it.
+                        libc::EAGAIN => thread::yield_now(),
+                        rc => panic!("pthread_kill: {}", std::io::Error::from_raw_os_error(rc)),
+                    }
+                }
+                done.store(true, Ordering::SeqCst);
+            })
+        };
+        let mut events = Events::new();
+        let mut received = 0;
+        let give_up = Instant::now() + Duration::from_secs(60);
+        loop {
+            assert!(Instant::now() < give_up, "{received} of {sent} received");
+            // SeqCst: pairs with the sender's store after its last signal, so a final poll
+            // after seeing it finds every signal that was sent.
+            let finished = done.load(Ordering::SeqCst);
+            poller
+                .poll_into(&mut events, Some(Duration::from_millis(10)))
+                .unwrap();
+            for event in &events {
+                received += signal.deliveries(event).unwrap();
+            }
+            if finished {
+                break;
+            }
+        }
+        sender.join().unwrap();
+        // One last look: a delivery whose edge came before the last read is still counted.
+        poller.poll_into(&mut events, Some(Duration::ZERO)).unwrap();
         for event in &events {
             received += signal.deliveries(event).unwrap();
         }
-        if finished {
-            break;
+        if cfg!(target_os = "linux") {
+            assert_eq!(received, sent as u64);
+        } else {
+            assert!(
+                (1..=sent as u64).contains(&received),
+                "{received} of {sent}"
+            );
         }
-    }
-    sender.join().unwrap();
-    // One last look: a delivery whose edge came before the last read is still counted.
-    poller.poll_into(&mut events, Some(Duration::ZERO)).unwrap();
-    for event in &events {
-        received += signal.deliveries(event).unwrap();
-    }
-    if cfg!(target_os = "linux") {
-        assert_eq!(received, sent as u64);
-    } else {
-        assert!(
-            (1..=sent as u64).contains(&received),
-            "{received} of {sent}"
-        );
     }
 }

@@ -13,21 +13,6 @@
 //! there, the only mode Miri's epoll accepts), and each test Miri cannot run says why in
 //! `cfg_attr(miri, ignore = "…")`.
 
-// Where poll(2) is the only backend, the timer, signal and child-exit tests are left out, and
-// the helpers only they use are unused.
-#![cfg_attr(
-    any(
-        target_os = "illumos",
-        target_os = "solaris",
-        target_os = "haiku",
-        target_os = "hurd",
-        target_os = "nto",
-        target_os = "redox",
-        target_os = "cygwin",
-    ),
-    allow(dead_code)
-)]
-
 /// Instantiates the listed generic test functions for every backend.
 ///
 /// `backend_tests!(a, b)` creates `mod os_poller { #[test] fn a() { super::a::<OsPoller>() } … }`,
@@ -56,18 +41,6 @@ macro_rules! backend_tests {
 mod support;
 
 mod buffer;
-// Not on the systems whose only backend is poll(2), which have no such sources (see
-// `no_sources`).
-#[cfg(not(any(
-    target_os = "illumos",
-    target_os = "solaris",
-    target_os = "haiku",
-    target_os = "hurd",
-    target_os = "nto",
-    target_os = "redox",
-    target_os = "cygwin",
-)))]
-mod children;
 mod closed_fds;
 mod errors;
 mod exclusive;
@@ -75,6 +48,20 @@ mod interests;
 mod interrupts;
 mod io_safety;
 mod modes;
+mod parked;
+mod readiness;
+mod registration;
+mod seed;
+mod seed_contract;
+mod seed_only;
+mod shared_waits;
+mod threads;
+mod timeouts;
+mod tokens;
+mod waker;
+
+// Timers, signals and child exits: where poll(2) is the only backend there are no such sources,
+// and one test checks that each is `Unsupported` instead.
 #[cfg(any(
     target_os = "illumos",
     target_os = "solaris",
@@ -85,38 +72,25 @@ mod modes;
     target_os = "cygwin",
 ))]
 mod no_sources;
-mod parked;
-mod readiness;
-mod registration;
-mod seed;
-mod seed_contract;
-mod seed_only;
-mod shared_waits;
-// Not on the systems whose only backend is poll(2), which have no such sources (see
-// `no_sources`).
-#[cfg(not(any(
-    target_os = "illumos",
-    target_os = "solaris",
-    target_os = "haiku",
-    target_os = "hurd",
-    target_os = "nto",
-    target_os = "redox",
-    target_os = "cygwin",
-)))]
-mod signal_sources;
-mod threads;
-mod timeouts;
-// Not on the systems whose only backend is poll(2), which have no such sources (see
-// `no_sources`).
-#[cfg(not(any(
-    target_os = "illumos",
-    target_os = "solaris",
-    target_os = "haiku",
-    target_os = "hurd",
-    target_os = "nto",
-    target_os = "redox",
-    target_os = "cygwin",
-)))]
-mod timers;
-mod tokens;
-mod waker;
+
+/// Its items, everywhere but where poll(2) is the only backend.
+macro_rules! where_sources_exist {
+    ($($item:item)*) => {$(
+        #[cfg(not(any(
+            target_os = "illumos",
+            target_os = "solaris",
+            target_os = "haiku",
+            target_os = "hurd",
+            target_os = "nto",
+            target_os = "redox",
+            target_os = "cygwin",
+        )))]
+        $item
+    )*};
+}
+
+where_sources_exist! {
+    mod children;
+    mod signal_sources;
+    mod timers;
+}
