@@ -183,7 +183,8 @@ impl Backend for PollioSeed {
 /// edge-triggered registrations as level-triggered ones: every wait hands the kernel every
 /// registered fd.
 pub struct PollioPoll {
-    poller: PollPoller,
+    /// [`Pollio`]'s code over an `OsPoller` made on the poll(2) backend.
+    rich: Pollio,
 }
 
 impl Backend for PollioPoll {
@@ -194,7 +195,11 @@ impl Backend for PollioPoll {
     fn new() -> Self {
         let poller = PollPoller::with_capacity(CAPACITY).expect("pollio poll poller");
         assert_eq!(poller.backend(), Kernel::Poll);
-        PollioPoll { poller }
+        PollioPoll {
+            rich: Pollio {
+                poller: poller.into_inner(),
+            },
+        }
     }
 
     fn trigger_for(wanted: Trigger) -> Trigger {
@@ -205,33 +210,23 @@ impl Backend for PollioPoll {
     }
 
     fn register(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
-        let registration = Registration::client(key).with_mode(mode(trigger));
-        self.poller
-            .register(fd, registration)
-            .expect("pollio register");
+        self.rich.register(fd, key, trigger);
     }
 
     fn rearm(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
-        let registration = Registration::client(key).with_mode(mode(trigger));
-        self.poller
-            .reregister(fd, registration)
-            .expect("pollio reregister");
+        self.rich.rearm(fd, key, trigger);
     }
 
     fn deregister(&mut self, fd: BorrowedFd<'_>) {
-        self.poller.deregister(fd).expect("pollio deregister");
+        self.rich.deregister(fd);
     }
 
     #[inline]
-    fn wait(&mut self, timeout: Option<Duration>, mut visit: impl FnMut(u64)) -> usize {
-        let events = self.poller.poll(timeout).expect("pollio poll");
-        for event in events {
-            visit(event.key().into());
-        }
-        events.len()
+    fn wait(&mut self, timeout: Option<Duration>, visit: impl FnMut(u64)) -> usize {
+        self.rich.wait(timeout, visit)
     }
 
     fn waker(&mut self) -> pollio::Waker {
-        self.poller.waker().expect("pollio waker")
+        self.rich.waker()
     }
 }
