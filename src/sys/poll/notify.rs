@@ -32,22 +32,9 @@ impl NotifyFd {
 
     /// Makes the descriptor readable. Async-signal-safe: one write(2).
     pub(super) fn ring(&self) -> io::Result<()> {
-        let one: u64 = 1;
-        loop {
-            // SAFETY: writes 8 bytes from a live u64, as eventfd requires.
-            let res = syscall!(write(
-                self.eventfd.as_raw_fd(),
-                (&one as *const u64).cast(),
-                8
-            ));
-            match res {
-                Ok(_) => return Ok(()),
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                // The counter is full (2^64 - 2 rings unread): it is readable already.
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(err) => return Err(err),
-            }
-        }
+        // An eventfd takes 8 bytes, a counter to add; when it is full (2^64 - 2 rings unread)
+        // it is readable already.
+        write_until_readable(self.eventfd.as_raw_fd(), &1u64.to_ne_bytes())
     }
 
     /// Makes the descriptor unreadable again; true if it was rung since the last drain. Of
@@ -97,22 +84,8 @@ impl NotifyFd {
 
     /// Makes the read end readable. Async-signal-safe: one write(2).
     pub(super) fn ring(&self) -> io::Result<()> {
-        let byte: u8 = 1;
-        loop {
-            // SAFETY: writes one byte from a live u8.
-            let res = syscall!(write(
-                self.writer.as_raw_fd(),
-                (&byte as *const u8).cast(),
-                1
-            ));
-            match res {
-                Ok(_) => return Ok(()),
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                // The pipe is full: it is readable already.
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(err) => return Err(err),
-            }
-        }
+        // When the pipe is full, it is readable already.
+        write_until_readable(self.writer.as_raw_fd(), &[1])
     }
 
     /// Empties the pipe; true if it held a byte. Of several threads draining at once, each
@@ -179,4 +152,18 @@ fn nonblocking_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
         syscall!(fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK))?;
     }
     Ok(ends)
+}
+
+/// Writes `bytes` to the non-blocking `fd` in one write(2), retried on a signal; a full `fd`
+/// (`WouldBlock`) is already readable, which is all a ring wants. Async-signal-safe.
+fn write_until_readable(fd: RawFd, bytes: &[u8]) -> io::Result<()> {
+    loop {
+        // SAFETY: writes `bytes.len()` bytes from a live slice.
+        match syscall!(write(fd, bytes.as_ptr().cast(), bytes.len())) {
+            Ok(_) => return Ok(()),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(err) => return Err(err),
+        }
+    }
 }
