@@ -1,8 +1,8 @@
 //! Timers: never early, counted when late, re-armable and cancellable, precise below a
 //! millisecond, with keys and tokens like any registration.
 
-use crate::support::PATIENCE;
-use pollio::{Events, Poller, Registration, Timer};
+use crate::support::{backend_of, PATIENCE};
+use pollio::{Backend, Events, Poller, Registration, Timer};
 use std::io;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -279,6 +279,33 @@ pub fn refusals<P: Poller>() {
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
 }
 
+/// An expiration nobody reads: epoll and kqueue report it once, as an edge; the poll(2) backend,
+/// which reports edge-triggered fds as level-triggered ones, reports it on every wait until
+/// `expirations` reads it, and then no more.
+pub fn an_unread_expiration_repeats_only_on_poll<P: Poller>() {
+    let poller = P::new().expect("new");
+    let timer = poller.timer(Registration::client(12)).expect("timer");
+    timer.set_after(Duration::ZERO).expect("set_after");
+    let mut events = Events::new();
+    let deadline = Instant::now() + PATIENCE;
+    while events.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "no timer event in {PATIENCE:?}");
+        poller.poll_into(&mut events, Some(left)).expect("poll_into");
+    }
+    assert_eq!(events.iter().map(|e| e.key()).collect::<Vec<_>>(), [12]);
+    let window = Some(Duration::from_millis(20));
+    poller.poll_into(&mut events, window).expect("poll_into");
+    if backend_of::<P>() == Backend::Poll {
+        let again: Vec<u32> = events.iter().map(|e| e.key()).collect();
+        assert_eq!(again, [12], "unread, so reported again");
+        let event = events.iter().next().expect("the event");
+        assert_eq!(timer.expirations(event).expect("expirations"), 1);
+        poller.poll_into(&mut events, window).expect("poll_into");
+    }
+    assert!(events.is_empty(), "{events:?}");
+}
+
 backend_tests!(
     #[cfg_attr(miri, ignore = "Miri has no timerfd")]
     set_after_never_fires_early,
@@ -300,4 +327,6 @@ backend_tests!(
     drop_deregisters,
     #[cfg_attr(miri, ignore = "Miri has no timerfd")]
     refusals,
+    #[cfg_attr(miri, ignore = "Miri has no timerfd")]
+    an_unread_expiration_repeats_only_on_poll,
 );
