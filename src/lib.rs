@@ -397,6 +397,7 @@ mod readiness;
 mod registration;
 mod registry;
 mod signal;
+mod source;
 mod sys;
 mod timeout;
 mod timer;
@@ -413,6 +414,7 @@ pub use readiness::Readiness;
 pub use registration::Registration;
 pub use registry::Registry;
 pub use signal::Signal;
+pub use source::{AsSource, BorrowedSource, RawSource};
 pub use timer::Timer;
 pub use waker::Waker;
 

@@ -2,13 +2,20 @@
 
 use crate::events::{event_buffer, out_of_memory};
 use crate::registry::Shared;
+#[cfg(windows)]
+use crate::source::RawSource as RawFd;
 use crate::timeout::Timeout;
 use crate::{sys, Event, EventObject, Events, Poller, Registration, Registry, Waker};
 use crate::{ChildExit, Signal, Timer};
 use std::io;
+#[cfg(unix)]
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::process::Child;
 use std::time::Duration;
+
+#[cfg(windows)]
+#[path = "os_poller_windows.rs"]
+mod windows;
 
 /// The platform's poller: epoll on Linux, kqueue on macOS, iOS and the BSDs.
 ///
@@ -164,6 +171,7 @@ impl Poller for OsPoller {
     }
 }
 
+#[cfg(unix)]
 impl AsRawFd for OsPoller {
     fn as_raw_fd(&self) -> RawFd {
         self.shared().selector.as_raw_fd()
@@ -172,6 +180,7 @@ impl AsRawFd for OsPoller {
 
 /// The kernel queue's fd (the epoll or kqueue descriptor), borrowed for as long as the poller.
 /// It can be registered in another poller, to nest one event loop in another.
+#[cfg(unix)]
 impl AsFd for OsPoller {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.shared().selector.as_fd()
@@ -181,7 +190,7 @@ impl AsFd for OsPoller {
 impl std::fmt::Debug for OsPoller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OsPoller")
-            .field("fd", &self.as_raw_fd())
+            .field("fd", &self.shared().selector.as_raw_fd())
             .field("capacity", &self.capacity())
             .finish()
     }

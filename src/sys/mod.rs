@@ -55,27 +55,32 @@
     ),
     path = "kqueue.rs"
 )]
+#[cfg_attr(windows, path = "windows.rs")]
 mod backend;
+#[cfg(unix)]
 mod objects;
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(all(unix, not(target_os = "linux")))]
 mod kqueue_sources;
 #[cfg(target_os = "linux")]
 mod pidfd;
+#[cfg(unix)]
 mod signal_claims;
 #[cfg(target_os = "linux")]
 mod signalfd;
 #[cfg(target_os = "linux")]
 mod timerfd;
-#[cfg(not(target_os = "linux"))]
+#[cfg(all(unix, not(target_os = "linux")))]
 pub(crate) use kqueue_sources::{ChildSource, SignalSource, TimerSource};
 #[cfg(target_os = "linux")]
 pub(crate) use {pidfd::ChildSource, signalfd::SignalSource, timerfd::TimerSource};
 
 pub(crate) use backend::*;
+#[cfg(unix)]
 pub(crate) use objects::fill_objects;
 
 /// Calls a libc function and turns its `-1` into the `io::Error` for `errno`.
+#[cfg(unix)]
 macro_rules! syscall {
     ($fn:ident ( $($arg:expr),* $(,)? )) => {{
         // SAFETY: each caller states at the call site why its arguments are valid for `$fn`.
@@ -88,4 +93,5 @@ macro_rules! syscall {
         }
     }};
 }
+#[cfg(unix)]
 pub(crate) use syscall;
