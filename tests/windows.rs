@@ -240,15 +240,21 @@ fn errors() {
     let twice = poller
         .register(a.as_source(), Registration::client(7))
         .unwrap_err();
+    // The registration table is pollio's own on Windows: these errors carry no OS code.
     assert_eq!(twice.kind(), ErrorKind::AlreadyExists, "{twice:?}");
-    assert_eq!(twice.raw_os_error(), Some(183), "ERROR_ALREADY_EXISTS");
+    assert_eq!(twice.raw_os_error(), None, "{twice:?}");
     poller.deregister(a.as_source()).unwrap();
     let gone = poller.deregister(a.as_source()).unwrap_err();
-    assert_eq!(gone.raw_os_error(), Some(1168), "ERROR_NOT_FOUND: {gone:?}");
+    assert_eq!(gone.kind(), ErrorKind::NotFound, "{gone:?}");
+    assert_eq!(gone.raw_os_error(), None, "{gone:?}");
     let gone = poller
         .reregister(a.as_source(), Registration::client(7))
         .unwrap_err();
-    assert_eq!(gone.raw_os_error(), Some(1168), "ERROR_NOT_FOUND: {gone:?}");
+    assert_eq!(gone.kind(), ErrorKind::NotFound, "{gone:?}");
+    // The poller stays usable.
+    poller
+        .register(a.as_source(), Registration::client(9))
+        .unwrap();
     // Not a socket: Winsock's error for it passes through. Windows documents WSAENOTSOCK
     // (10038); Wine 8 answers ERROR_INVALID_HANDLE (6).
     let not_socket = poller.add_with(12345, Registration::client(8)).unwrap_err();

@@ -194,8 +194,3 @@ pub(crate) fn status_error(status: NTSTATUS) -> std::io::Error {
     let code = unsafe { RtlNtStatusToDosError(status) };
     std::io::Error::from_raw_os_error(code as i32)
 }
-
-/// `ERROR_ALREADY_EXISTS`: what a socket added twice gets (epoll's `EEXIST`).
-pub(crate) const ERROR_ALREADY_EXISTS: i32 = 183;
-/// `ERROR_NOT_FOUND`: what modify or delete of an unregistered socket gets (epoll's `ENOENT`).
-pub(crate) const ERROR_NOT_FOUND: i32 = 1168;

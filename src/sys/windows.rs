@@ -78,15 +78,6 @@ pub(crate) fn event_readiness(event: &RawEvent) -> Readiness {
     Readiness::from_bits(bits)
 }
 
-/// A readable event carrying `word`, as a wait would report it.
-#[cfg(test)]
-pub(crate) fn test_event(word: u64) -> Event {
-    Event(RawEvent {
-        word,
-        flags: AFD_POLL_RECEIVE,
-    })
-}
-
 /// The seed API's objects for `events`. (The Unix backends share a faster conversion that
 /// relies on `EventObject`'s eight-byte Unix layout; here its `fd` is a 64-bit socket.)
 #[inline]
@@ -143,6 +134,9 @@ struct Entry {
     armed: bool,
     /// A request is in flight on `io`.
     pending: bool,
+    /// The request in flight was issued before the last `modify` (which cancelled it): what it
+    /// found is dropped, and a new request reflects the registration as it is now.
+    stale: bool,
     /// Waiting in `Inner::rearm` for the start of the next wait.
     queued: bool,
 }
@@ -237,7 +231,7 @@ impl Selector {
         let base = base_socket(socket)?;
         let mut inner = self.lock();
         if inner.entries.contains_key(&socket) {
-            return Err(io::Error::from_raw_os_error(ERROR_ALREADY_EXISTS));
+            return Err(already_registered());
         }
         let io = Box::into_raw(Box::new(PollIo {
             iosb: IO_STATUS_BLOCK {
@@ -255,6 +249,7 @@ impl Selector {
             mode,
             armed: true,
             pending: false,
+            stale: false,
             queued: false,
         };
         if let Err(err) = self.issue(&mut inner, &mut entry) {
@@ -278,14 +273,16 @@ impl Selector {
         let mut inner = self.lock();
         let inner = &mut *inner;
         let Some(entry) = inner.entries.get_mut(&socket) else {
-            return Err(io::Error::from_raw_os_error(ERROR_NOT_FOUND));
+            return Err(not_registered());
         };
         entry.word = word;
         entry.interest = interest;
         entry.mode = mode;
         entry.armed = true;
         if entry.pending {
-            // The wait that takes the cancellation issues the new request.
+            // The wait that takes the cancellation (or the completion, if the request was
+            // done already) drops what it found and issues the new request.
+            entry.stale = true;
             Self::cancel(self.afd, entry);
             Ok(())
         } else {
@@ -303,7 +300,7 @@ impl Selector {
         base_socket(socket)?;
         let mut inner = self.lock();
         let Some(entry) = inner.entries.remove(&socket) else {
-            return Err(io::Error::from_raw_os_error(ERROR_NOT_FOUND));
+            return Err(not_registered());
         };
         if entry.pending {
             // Its block is freed when the cancelled request's completion is taken: the entry
@@ -411,6 +408,29 @@ impl Selector {
                 }
             } else {
                 self.complete(&taken[..n as usize], events);
+                // A full batch may have left more completions queued: take them while there
+                // is room, without waiting, as one epoll_wait fills the whole buffer.
+                let mut full = n == room;
+                while full && events.len() < events.capacity() {
+                    let room = (events.capacity() - events.len()).min(taken.len()) as u32;
+                    let mut n = 0u32;
+                    // SAFETY: as above.
+                    let ok = unsafe {
+                        GetQueuedCompletionStatusEx(
+                            self.port,
+                            taken.as_mut_ptr(),
+                            room,
+                            &mut n,
+                            0,
+                            0,
+                        )
+                    };
+                    if ok == 0 {
+                        break; // nothing more queued (WAIT_TIMEOUT)
+                    }
+                    self.complete(&taken[..n as usize], events);
+                    full = n == room;
+                }
                 if !events.is_empty() {
                     return Ok(());
                 }
@@ -497,6 +517,13 @@ impl Selector {
                 free_idle(entry);
                 continue;
             }
+            // A request from before the last modify: what it found may be gone or not
+            // asked for any more; poll again as the registration is now.
+            let found = if mem::take(&mut entry.stale) {
+                0
+            } else {
+                found
+            };
             let reported = reported_flags(found, entry);
             if reported != 0 {
                 events.push(Event(RawEvent {
@@ -574,6 +601,26 @@ impl Drop for Selector {
             CloseHandle(self.port);
         }
     }
+}
+
+/// A socket added twice. The table of registrations is pollio's own here (AFD keeps none), so
+/// no system call reports it: pollio's own error, of the kind epoll's `EEXIST` has.
+#[cold]
+fn already_registered() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "the socket is already registered in this poller",
+    )
+}
+
+/// Modify or delete of a socket that is not registered: pollio's own error, of the kind
+/// epoll's `ENOENT` has.
+#[cold]
+fn not_registered() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        "the socket is not registered in this poller",
+    )
 }
 
 /// Frees the block of an entry with no request in flight.
@@ -718,5 +765,82 @@ impl WakeSource {
             return Err(io::Error::last_os_error());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EventKind;
+
+    fn event(word: u64, flags: u32) -> Event {
+        Event(RawEvent { word, flags })
+    }
+
+    #[test]
+    fn objects_carry_the_socket_and_kind() {
+        let events = [
+            event(word::pack(0x1234, EventKind::Client, 9), AFD_POLL_RECEIVE),
+            event(word::pack(8, EventKind::Server, 0), AFD_POLL_ACCEPT),
+        ];
+        let mut objects = vec![EventObject::client(1); 5];
+        fill_objects(&events, &mut objects);
+        assert_eq!(
+            objects,
+            [EventObject::client(0x1234), EventObject::server(8)]
+        );
+    }
+
+    #[test]
+    fn conditions_map_to_readiness() {
+        let r = |flags| event_readiness(&RawEvent { word: 0, flags });
+        assert!(r(AFD_POLL_RECEIVE).is_readable());
+        assert!(r(AFD_POLL_ACCEPT).is_readable());
+        assert!(r(AFD_POLL_SEND).is_writable() && !r(AFD_POLL_SEND).is_readable());
+        let fin = r(AFD_POLL_DISCONNECT);
+        assert!(fin.is_readable() && fin.is_read_closed() && fin.is_read_hang_up());
+        assert!(!fin.is_hang_up() && !fin.is_write_closed() && !fin.is_error());
+        let reset = r(AFD_POLL_ABORT);
+        assert!(reset.is_hang_up() && reset.is_error() && reset.is_write_closed());
+        let refused = r(AFD_POLL_CONNECT_FAIL);
+        assert!(refused.is_error() && refused.is_write_closed() && !refused.is_readable());
+        assert!(r(AFD_POLL_RECEIVE_EXPEDITED).is_priority());
+    }
+
+    #[test]
+    fn a_reset_reports_the_directions_asked_for() {
+        let entry = |interest| Entry {
+            io: ptr::null_mut(),
+            base: 0,
+            word: 0,
+            interest,
+            mode: Mode::Level,
+            armed: true,
+            pending: false,
+            stale: false,
+            queued: false,
+        };
+        let both = reported_flags(AFD_POLL_ABORT, &entry(Interest::BOTH));
+        assert_eq!(both, AFD_POLL_ABORT | AFD_POLL_RECEIVE | AFD_POLL_SEND);
+        let read = reported_flags(AFD_POLL_ABORT, &entry(Interest::READABLE));
+        assert_eq!(read, AFD_POLL_ABORT | AFD_POLL_RECEIVE);
+        // A condition not asked for is not reported (a request issued before a modify).
+        let read = reported_flags(AFD_POLL_SEND, &entry(Interest::READABLE));
+        assert_eq!(read, 0);
+        // Disarmed (a oneshot that fired): nothing but the close, which ends it.
+        let mut idle = entry(Interest::BOTH);
+        idle.armed = false;
+        assert_eq!(reported_flags(AFD_POLL_RECEIVE | AFD_POLL_SEND, &idle), 0);
+    }
+
+    #[test]
+    fn waits_round_up_to_whole_milliseconds() {
+        assert_eq!(ceil_millis(Duration::ZERO), 0);
+        assert_eq!(ceil_millis(Duration::from_nanos(1)), 1);
+        assert_eq!(ceil_millis(Duration::from_micros(1_001)), 2);
+        assert_eq!(
+            ceil_millis(Duration::from_secs(60 * 24 * 3600)),
+            INFINITE - 1
+        );
     }
 }

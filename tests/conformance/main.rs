@@ -6,6 +6,11 @@
 //! same bodies compile (and run) against kqueue. Tests that depend on one kernel's behaviour
 //! say so in a `cfg` and assert the other kernel's behaviour beside it wherever there is one.
 //!
+//! On Windows (`ci/windows.sh`, under Wine) the bodies run against the AFD backend, over TCP
+//! pairs where Unix uses socket pairs. The modules about signals, timers and child exits are
+//! Unix only, and each test whose subject Windows does otherwise says why in
+//! `cfg_attr(windows, ignore = "…")`.
+//!
 //! Under Miri (`ci/miri.sh`), which emulates epoll, registrations whose mode a test is not
 //! about use `support::INCIDENTAL_MODE` (edge-triggered there, the only mode Miri's epoll
 //! accepts), and each test Miri cannot run says why in `cfg_attr(miri, ignore = "…")`.
@@ -35,11 +40,15 @@ macro_rules! backend_tests {
 
 mod support;
 
+// Signals, timers and child-exit events, which pollio provides on Unix only so far.
+
 mod buffer;
+#[cfg(unix)]
 mod children;
 mod errors;
 mod exclusive;
 mod interests;
+#[cfg(unix)]
 mod interrupts;
 mod io_safety;
 mod modes;
@@ -50,9 +59,11 @@ mod seed;
 mod seed_contract;
 mod seed_only;
 mod shared_waits;
+#[cfg(unix)]
 mod signal_sources;
 mod threads;
 mod timeouts;
+#[cfg(unix)]
 mod timers;
 mod tokens;
 mod waker;

@@ -1,11 +1,11 @@
 //! Duration timeouts: never early, zero never blocks, huge means "block".
 
+use crate::support::fd::AsRawFd;
+use crate::support::Stream;
 use crate::support::{
     millis_under_miri, poll_for, unix_pair, watchdog, BlockingThread, INCIDENTAL_MODE, PATIENCE,
 };
 use pollio::{Interest, Poller, Registration};
-use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -25,7 +25,7 @@ const LOWER_BOUNDS: [(Duration, usize); 5] = [
 
 /// A poller with one registered fd that never becomes ready, and that fd's socket pair,
 /// which the caller keeps open.
-fn idle_poller<P: Poller>() -> (P, (UnixStream, UnixStream)) {
+fn idle_poller<P: Poller>() -> (P, (Stream, Stream)) {
     let poller = P::new().expect("new");
     let (a, b) = unix_pair();
     let reg = Registration::client(1)
@@ -106,7 +106,7 @@ pub fn zero_does_not_block<P: Poller>() {
 }
 
 /// Whether the kernel takes timeouts finer than a millisecond in one wait: kqueue always does,
-/// Linux from 5.11 on (`epoll_pwait2`; valgrind before 3.21 hides it).
+/// Linux from 5.11 on (`epoll_pwait2`; valgrind before 3.21 hides it), Windows never.
 fn kernel_has_precise_waits() -> bool {
     #[cfg(target_os = "linux")]
     {
@@ -135,9 +135,14 @@ fn kernel_has_precise_waits() -> bool {
         unsafe { libc::close(epoll) };
         present
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(all(unix, not(target_os = "linux")))]
     {
         true
+    }
+    // Windows waits take whole milliseconds.
+    #[cfg(windows)]
+    {
+        false
     }
 }
 

@@ -1,6 +1,8 @@
 //! Helpers shared by the conformance tests.
 
+pub mod errno;
 mod events;
+pub mod fd;
 mod fds;
 mod threads;
 
