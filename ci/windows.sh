@@ -11,23 +11,26 @@
 #   ci/windows/bcryptprimitives.c (ProcessPrng over RtlGenRandom) goes into the prefix's
 #   system32.
 #
-# Under Wine, POLLIO_UNDER_WINE=1 is set, so a test that needs what Wine lacks can skip itself
-# there and say why.
+# It runs the test suite (`cargo test --lib --bins --tests`: doctests need a rustdoc that runs
+# on the target), the examples as smoke tests (release builds), and a compile check for
+# x86_64-pc-windows-msvc. Under Wine, POLLIO_UNDER_WINE=1 is set, so a test that needs what
+# Wine does not do as Windows does can say so and check what Wine does.
 #
-# Usage: ci/windows.sh [CARGO-TEST-ARGS...]   (default: --lib --bins --tests)
+# Usage: ci/windows.sh                      everything above
+#        ci/windows.sh CARGO-TEST-ARGS...   only `cargo test` with these (e.g. --test windows)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target=x86_64-pc-windows-gnu
 now() { date +%s.%N; }
-elapsed() { printf '%.1f' "$(echo "$(now) - $1" | bc)"; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then
     sudo=(sudo)
 fi
 need=()
-for pkg in gcc-mingw-w64-x86-64 wine64 bc; do
+for pkg in gcc-mingw-w64-x86-64 wine64; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 sysroot=$(/usr/bin/rustc --print sysroot 2>/dev/null || true)
@@ -77,25 +80,70 @@ cmp -s "$dll" "$system32/bcryptprimitives.dll" || cp "$dll" "$system32/bcryptpri
 
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="env POLLIO_UNDER_WINE=1 wine64"
-
-args=(--lib --bins --tests)
-if [ "$#" -gt 0 ]; then
-    args=("$@")
-fi
+build_std=(-Zbuild-std=std,panic_abort,test)
 
 /usr/bin/cargo --version
 wine64 --version
-echo "== cargo test --target $target ${args[*]}"
+# The prefix's wineserver lingers a few seconds after the last program: wait for it to go,
+# rather than kill it (that would kill any other run's programs in the same prefix).
+trap 'wineserver64 -w 2>/dev/null || true' EXIT
+
+# With arguments: only `cargo test` with them (for instance `--test windows`).
+if [ "$#" -gt 0 ]; then
+    echo "== cargo test --target $target $*"
+    /usr/bin/cargo test "${build_std[@]}" --target "$target" --target-dir "$target_dir" \
+        -p pollio "$@"
+    exit
+fi
+
+failed=()
+echo "== cargo test --target $target (the suite, under Wine)"
 start=$(now)
 # Doctests need a host-runnable rustdoc for the target; the suite proper is what matters.
-status=0
-/usr/bin/cargo test -Zbuild-std=std,panic_abort,test --target "$target" \
-    --target-dir "$target_dir" -p pollio "${args[@]}" || status=$?
-echo "== build and tests took $(elapsed "$start") s"
-# The prefix's wineserver lingers a few seconds after the last binary; let it go now.
-wineserver64 -k 2>/dev/null || true
-if [ "$status" -ne 0 ]; then
-    echo "windows FAILED" >&2
-    exit "$status"
+log="$target_dir/tests.log"
+/usr/bin/cargo test "${build_std[@]}" --target "$target" --target-dir "$target_dir" \
+    -p pollio --lib --bins --tests 2>&1 | tee "$log" || failed+=(tests)
+# A test binary that Wine ends abruptly has been seen to count as a pass: every binary run
+# must have printed its summary.
+binaries=$(grep -c '^     Running ' "$log" || true)
+summaries=$(grep -c '^test result: ' "$log" || true)
+if [ "$binaries" -ne "$summaries" ]; then
+    echo "$binaries test binaries ran but $summaries printed a result" >&2
+    failed+=(tests-cut-short)
+fi
+echo "== tests built and run in $(elapsed "$start") s"
+
+# Each example checks its own results and exits non-zero on a wrong answer. Debug builds,
+# which share the standard library built for the tests (a release build would build it once
+# more). timer_server needs timers and signals, which pollio has on Unix only so far.
+echo "== the examples, run under Wine"
+start=$(now)
+examples=(
+    "seed_echo"
+    "echo --clients 16 --seconds 1"
+    "async_echo --clients 16 --seconds 1"
+    "mt_echo --shape per-thread --threads 2 --clients 16 --seconds 1"
+    "mt_echo --shape shared --threads 2 --clients 16 --seconds 1"
+)
+for example in "${examples[@]}"; do
+    read -r -a words <<<"$example"
+    echo "-- $example"
+    /usr/bin/cargo run --quiet "${build_std[@]}" --target "$target" \
+        --target-dir "$target_dir" -p pollio --example "${words[0]}" -- "${words[@]:1}" ||
+        failed+=("example ${words[0]}")
+done
+echo "== examples built and run in $(elapsed "$start") s"
+
+# MSVC: the standard library builds for it without Microsoft's linker, so a check (which
+# links nothing) runs here too.
+echo "== cargo check --target x86_64-pc-windows-msvc"
+start=$(now)
+/usr/bin/cargo check --quiet "${build_std[@]}" --target x86_64-pc-windows-msvc \
+    --target-dir "$target_dir" -p pollio --lib --tests --examples || failed+=(msvc-check)
+echo "== checked in $(elapsed "$start") s"
+
+if [ "${#failed[@]}" -gt 0 ]; then
+    echo "windows FAILED: ${failed[*]}" >&2
+    exit 1
 fi
 echo "windows passed"

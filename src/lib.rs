@@ -1,9 +1,10 @@
-//! A minimal, fast event poller for Linux, macOS and the BSDs.
+//! A minimal, fast event poller for Linux, macOS, the BSDs and Windows.
 //!
 //! **pollio** wraps the kernel's readiness APIs — [epoll](https://man7.org/linux/man-pages/man7/epoll.7.html)
-//! on Linux and [kqueue](https://man.freebsd.org/cgi/man.cgi?query=kqueue) on macOS, iOS and
-//! the BSDs — behind one small [`Poller`] trait, for event-driven servers, custom async
-//! runtimes and event loops that want direct control of the OS poller.
+//! on Linux, [kqueue](https://man.freebsd.org/cgi/man.cgi?query=kqueue) on macOS, iOS and
+//! the BSDs, and the AFD driver's socket polling on an I/O completion port on Windows — behind
+//! one small [`Poller`] trait, for event-driven servers, custom async runtimes and event loops
+//! that want direct control of the OS poller.
 //!
 //! # Supported platforms
 //!
@@ -11,6 +12,13 @@
 //! |----------|---------|------|
 //! | Linux    | `epoll` | [`OsPoller`] |
 //! | macOS, iOS, FreeBSD, NetBSD, OpenBSD, DragonFly | `kqueue` | [`OsPoller`] |
+//! | Windows  | AFD polls (`IOCTL_AFD_POLL`) on an I/O completion port | [`OsPoller`] |
+//!
+//! On Windows a registration names a socket, not an fd: [`RawSource`], [`BorrowedSource`] and
+//! [`AsSource`] name an fd on Unix and a socket on Windows, so one program builds on both.
+//! Windows emulates level- and edge-triggered modes (edge-triggered is reported as
+//! level-triggered there), takes timeouts in whole milliseconds, and has no timers, signals or
+//! child-exit events yet; the README's Windows section lists every difference.
 //!
 //! # Quick start (the pollio 0.1.3 API)
 //!

@@ -9,16 +9,16 @@ use std::fmt;
 /// program may use to skip a read that would only find end of stream or an error. Always be
 /// ready for the I/O call itself to say `WouldBlock`, end of stream, or an error.
 ///
-/// | Flag | epoll | kqueue |
-/// |------|-------|--------|
-/// | [`is_readable`](Readiness::is_readable) | `EPOLLIN` | `EVFILT_READ` |
-/// | [`is_writable`](Readiness::is_writable) | `EPOLLOUT` | `EVFILT_WRITE` |
-/// | [`is_read_closed`](Readiness::is_read_closed) | `EPOLLRDHUP` or `EPOLLHUP` | `EV_EOF` on `EVFILT_READ` |
-/// | [`is_write_closed`](Readiness::is_write_closed) | `EPOLLHUP`, or `EPOLLERR` | `EV_EOF` on `EVFILT_WRITE` |
-/// | [`is_error`](Readiness::is_error) | `EPOLLERR` | `EV_ERROR`, or `EV_EOF` with a socket error in `fflags` |
-/// | [`is_priority`](Readiness::is_priority) | `EPOLLPRI` | never (kqueue has no separate priority readiness) |
-/// | [`is_read_hang_up`](Readiness::is_read_hang_up) | `EPOLLRDHUP` | `EV_EOF` on `EVFILT_READ` |
-/// | [`is_hang_up`](Readiness::is_hang_up) | `EPOLLHUP` | `EV_EOF` on `EVFILT_WRITE` |
+/// | Flag | epoll | kqueue | Windows (AFD) |
+/// |------|-------|--------|---------------|
+/// | [`is_readable`](Readiness::is_readable) | `EPOLLIN` | `EVFILT_READ` | `RECEIVE`, `ACCEPT` or `DISCONNECT` (and a reset, with readable interest) |
+/// | [`is_writable`](Readiness::is_writable) | `EPOLLOUT` | `EVFILT_WRITE` | `SEND` (and a reset, with writable interest) |
+/// | [`is_read_closed`](Readiness::is_read_closed) | `EPOLLRDHUP` or `EPOLLHUP` | `EV_EOF` on `EVFILT_READ` | `DISCONNECT`, `ABORT` or `CONNECT_FAIL` |
+/// | [`is_write_closed`](Readiness::is_write_closed) | `EPOLLHUP`, or `EPOLLERR` | `EV_EOF` on `EVFILT_WRITE` | `ABORT` or `CONNECT_FAIL` |
+/// | [`is_error`](Readiness::is_error) | `EPOLLERR` | `EV_ERROR`, or `EV_EOF` with a socket error in `fflags` | `ABORT` or `CONNECT_FAIL` |
+/// | [`is_priority`](Readiness::is_priority) | `EPOLLPRI` | never (kqueue has no separate priority readiness) | `RECEIVE_EXPEDITED` |
+/// | [`is_read_hang_up`](Readiness::is_read_hang_up) | `EPOLLRDHUP` | `EV_EOF` on `EVFILT_READ` | `DISCONNECT` or `ABORT` |
+/// | [`is_hang_up`](Readiness::is_hang_up) | `EPOLLHUP` | `EV_EOF` on `EVFILT_WRITE` | `ABORT` or `CONNECT_FAIL` (never for an orderly close) |
 ///
 /// # Half-closed, hung up, failed
 ///

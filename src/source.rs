@@ -11,21 +11,21 @@ use std::os::fd::{AsFd, BorrowedFd, RawFd};
 #[cfg(windows)]
 use std::os::windows::io::{AsRawSocket, AsSocket, BorrowedSocket, RawSocket};
 
-/// The raw handle a registration names: [`RawFd`](std::os::fd::RawFd) on Unix,
-/// [`RawSocket`](std::os::windows::io::RawSocket) on Windows.
+/// The raw handle a registration names: [`RawFd`](https://doc.rust-lang.org/std/os/fd/type.RawFd.html) on Unix,
+/// [`RawSocket`](https://doc.rust-lang.org/std/os/windows/io/type.RawSocket.html) on Windows.
 #[cfg(unix)]
 pub type RawSource = RawFd;
-/// The raw handle a registration names: [`RawFd`](std::os::fd::RawFd) on Unix,
-/// [`RawSocket`](std::os::windows::io::RawSocket) on Windows.
+/// The raw handle a registration names: [`RawFd`](https://doc.rust-lang.org/std/os/fd/type.RawFd.html) on Unix,
+/// [`RawSocket`](https://doc.rust-lang.org/std/os/windows/io/type.RawSocket.html) on Windows.
 #[cfg(windows)]
 pub type RawSource = RawSocket;
 
-/// A borrowed handle that a registration names: [`BorrowedFd`](std::os::fd::BorrowedFd) on
-/// Unix, [`BorrowedSocket`](std::os::windows::io::BorrowedSocket) on Windows.
+/// A borrowed handle that a registration names: [`BorrowedFd`](https://doc.rust-lang.org/std/os/fd/struct.BorrowedFd.html) on
+/// Unix, [`BorrowedSocket`](https://doc.rust-lang.org/std/os/windows/io/struct.BorrowedSocket.html) on Windows.
 #[cfg(unix)]
 pub type BorrowedSource<'a> = BorrowedFd<'a>;
-/// A borrowed handle that a registration names: [`BorrowedFd`](std::os::fd::BorrowedFd) on
-/// Unix, [`BorrowedSocket`](std::os::windows::io::BorrowedSocket) on Windows.
+/// A borrowed handle that a registration names: [`BorrowedFd`](https://doc.rust-lang.org/std/os/fd/struct.BorrowedFd.html) on
+/// Unix, [`BorrowedSocket`](https://doc.rust-lang.org/std/os/windows/io/struct.BorrowedSocket.html) on Windows.
 #[cfg(windows)]
 pub type BorrowedSource<'a> = BorrowedSocket<'a>;
 

@@ -287,3 +287,96 @@ fn seed_api_and_tokens() {
     poller.poll_into(&mut events, Some(PATIENCE)).unwrap();
     assert_eq!(events[0].token(), token);
 }
+
+// Winsock's setsockopt, to make a close send a reset (libc has no Winsock).
+#[link(name = "ws2_32")]
+extern "system" {
+    fn setsockopt(s: usize, level: i32, name: i32, value: *const u8, len: i32) -> i32;
+}
+
+/// Closes `stream` with a reset: SO_LINGER on, zero seconds.
+fn close_with_reset(stream: TcpStream) {
+    const SOL_SOCKET: i32 = 0xffff;
+    const SO_LINGER: i32 = 0x0080;
+    // struct linger { u_short l_onoff; u_short l_linger; }
+    let linger: [u16; 2] = [1, 0];
+    // SAFETY: a live 4-byte linger struct for an open socket.
+    let rc = unsafe {
+        setsockopt(
+            stream.as_raw_socket() as usize,
+            SOL_SOCKET,
+            SO_LINGER,
+            linger.as_ptr().cast(),
+            4,
+        )
+    };
+    assert_eq!(rc, 0, "SO_LINGER: {}", std::io::Error::last_os_error());
+    drop(stream);
+}
+
+#[test]
+fn a_reset_is_an_error_and_a_hang_up_even_when_parked() {
+    let poller = OsPoller::new().unwrap();
+    let mut events = Events::new();
+    let (a, b) = tcp_pair();
+    let (c, d) = tcp_pair();
+    poller
+        .register(
+            a.as_source(),
+            Registration::client(10).with_interest(Interest::BOTH),
+        )
+        .unwrap();
+    poller
+        .register(
+            c.as_source(),
+            Registration::client(11).with_interest(Interest::NONE),
+        )
+        .unwrap();
+    // Writable at first; take that event so the reset is what comes next.
+    let first = next_event(&poller, &mut events, 10).expect("writable");
+    assert!(first.readiness().is_writable());
+    close_with_reset(b);
+    close_with_reset(d);
+    let deadline = Instant::now() + PATIENCE;
+    let reset = loop {
+        let e = next_event(&poller, &mut events, 10).expect("reset");
+        if e.readiness().is_error() || Instant::now() > deadline {
+            break e;
+        }
+    };
+    let r = reset.readiness();
+    assert!(
+        r.is_error() && r.is_hang_up() && r.is_read_closed(),
+        "{reset:?}"
+    );
+    assert!(
+        r.is_write_closed() && r.is_readable() && r.is_writable(),
+        "{reset:?}"
+    );
+    let parked = next_event(&poller, &mut events, 11).expect("the parked socket's reset");
+    let r = parked.readiness();
+    assert!(r.is_error() && r.is_hang_up(), "{parked:?}");
+    assert!(!r.is_readable() && !r.is_writable(), "{parked:?}");
+    drop((a, c));
+}
+
+#[test]
+fn closing_a_registered_socket_ends_its_registration() {
+    let poller = OsPoller::new().unwrap();
+    let mut events = Events::new();
+    let (a, _b) = tcp_pair();
+    let socket = a.as_raw_socket();
+    poller
+        .register(
+            a.as_source(),
+            Registration::client(12).with_interest(Interest::READABLE),
+        )
+        .unwrap();
+    drop(a);
+    // A wait takes the driver's local-close completion, which reports nothing, and ends the
+    // registration (the backend's unit tests check its table is empty then).
+    assert_eq!(quiet_events(&poller, &mut events, 12), 0);
+    // Delete fails: the value is not a socket any more, or, reused at once by a socket another
+    // test opened, not registered here.
+    assert!(poller.delete(socket).is_err());
+}

@@ -40,8 +40,15 @@
 //! Linux: `timerfd.rs`, `signalfd.rs`, `pidfd.rs`, fds registered through the `Selector`;
 //! kqueue: `kqueue_sources.rs`, knotes of their own filters.
 //!
-//! Built on these, for every backend: `fill_objects(&[Event], &mut Vec<EventObject>)`, the
-//! seed API's conversion (`objects.rs`).
+//! Built on these, for every Unix backend: `fill_objects(&[Event], &mut Vec<EventObject>)`,
+//! the seed API's conversion (`objects.rs`).
+//!
+//! Windows (`windows.rs`, with the system declarations in `afd.rs`) provides the same items
+//! over sockets (`RawSocket` where the others take an fd): AFD poll requests completing on an
+//! I/O completion port, a posted completion as the wake-up source, its own `fill_objects`
+//! (`EventObject` is 16 bytes there), and timer, signal and child sources whose constructors
+//! return `Unsupported` (`windows_sources.rs`). Its registration-table errors are pollio's
+//! own (`AlreadyExists`, `NotFound`), since no system call reports them.
 
 #[cfg_attr(target_os = "linux", path = "epoll.rs")]
 #[cfg_attr(

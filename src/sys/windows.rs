@@ -834,6 +834,28 @@ mod tests {
     }
 
     #[test]
+    fn closing_a_socket_ends_its_registration() {
+        use std::os::windows::io::AsRawSocket;
+        let selector = Selector::new().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let socket = listener.as_raw_socket();
+        let word = word::pack(socket, EventKind::Server, 1);
+        selector
+            .add(socket, word, Interest::READABLE, Mode::Level, false)
+            .unwrap();
+        assert_eq!(selector.lock().entries.len(), 1);
+        drop(listener);
+        let mut events = Vec::with_capacity(8);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !selector.lock().entries.is_empty() {
+            assert!(Instant::now() < deadline, "the close never ended it");
+            selector.select(&mut events, Timeout::Millis(50)).unwrap();
+            assert!(events.is_empty(), "a close is not an event: {events:?}");
+        }
+        assert_eq!(selector.lock().in_flight, 0);
+    }
+
+    #[test]
     fn waits_round_up_to_whole_milliseconds() {
         assert_eq!(ceil_millis(Duration::ZERO), 0);
         assert_eq!(ceil_millis(Duration::from_nanos(1)), 1);
