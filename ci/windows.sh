@@ -115,7 +115,7 @@ echo "== tests built and run in $(elapsed "$start") s"
 
 # Each example checks its own results and exits non-zero on a wrong answer. Debug builds,
 # which share the standard library built for the tests (a release build would build it once
-# more). timer_server needs timers and signals, which pollio has on Unix only so far.
+# more). timer_server stops on signals, which Windows does not have.
 echo "== the examples, run under Wine"
 start=$(now)
 examples=(

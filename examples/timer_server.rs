@@ -15,8 +15,8 @@
 //! The signal sources are made first, before any thread exists: on Linux their signals must
 //! be blocked in every thread (see [`Signal`]).
 //!
-//! Unix only: on Windows, where pollio has no timers or signals yet, it builds but says so and
-//! exits with an error.
+//! Unix only: on Windows, which has no signals, it builds but says so and exits with an
+//! error.
 
 use pollio::{AsSource, Events, OsPoller, Poller, Registration, Signal};
 use std::io::{self, ErrorKind, Read, Write};

@@ -17,8 +17,9 @@
 //! On Windows a registration names a socket, not an fd: [`RawSource`], [`BorrowedSource`] and
 //! [`AsSource`] name an fd on Unix and a socket on Windows, so one program builds on both.
 //! Windows emulates level- and edge-triggered modes (edge-triggered is reported as
-//! level-triggered there), takes timeouts in whole milliseconds, and has no timers, signals or
-//! child-exit events yet; the README's Windows section lists every difference.
+//! level-triggered there), takes timeouts in whole milliseconds, keeps timers in the poller,
+//! and has no signal or child-exit events; the README's Windows section lists every
+//! difference.
 //!
 //! # Quick start (the pollio 0.1.3 API)
 //!

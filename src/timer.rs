@@ -8,8 +8,6 @@ use std::time::{Duration, Instant};
 
 /// When a timer first expires.
 #[derive(Clone, Copy, Debug)]
-// Read by the Unix timer sources only: Windows has none yet.
-#[cfg_attr(windows, allow(dead_code))]
 pub(crate) enum Expiry {
     After(Duration),
     At(Instant),

@@ -25,8 +25,8 @@
 //! /proc (the interpreter's, under Miri), does not run, nor do the timer and signal source
 //! tests (Miri has no timerfd and no signals).
 //!
-//! On Windows (under Wine, `ci/windows.sh`) the pairs are TCP pairs, and the timer and signal
-//! tests do not exist: pollio has neither there yet.
+//! On Windows (under Wine, `ci/windows.sh`) the pairs are TCP pairs, and the signal test does
+//! not exist: Windows has no signals.
 //!
 //! The random tests print their seed; `POLLIO_STRESS_SEED=n` replays one. The tests in this
 //! binary run one at a time: they count the process's descriptors and share two cores.
@@ -43,9 +43,7 @@ mod fd;
 
 use fd::{AsFd, AsRawFd, RawFd};
 use fds::Stream as UnixStream;
-use pollio::{EventKind, Interest, Mode, OsPoller, Poller, Registration, Registry};
-#[cfg(unix)]
-use pollio::{Events, Timer};
+use pollio::{EventKind, Events, Interest, Mode, OsPoller, Poller, Registration, Registry, Timer};
 use std::collections::HashSet;
 #[cfg(target_os = "linux")]
 use std::io::Write;
@@ -638,7 +636,6 @@ fn pollers_leak_no_descriptor() {
     assert_eq!(open_fds(), before, "descriptors leaked");
 }
 
-#[cfg(unix)]
 /// Many live timers: each fires once, never before its deadline, with its own key; then half
 /// are set again and half cancelled, and only the ones set again fire.
 #[test]
@@ -690,7 +687,6 @@ fn many_live_timers_fire_once_each() {
     }
 }
 
-#[cfg(unix)]
 /// Waits until `expected` timers have fired once each, calling `check` with each index.
 fn collect(
     poller: &OsPoller,

@@ -46,8 +46,9 @@
 //! Windows (`windows.rs`, with the system declarations in `afd.rs`) provides the same items
 //! over sockets (`RawSocket` where the others take an fd): AFD poll requests completing on an
 //! I/O completion port, a posted completion as the wake-up source, its own `fill_objects`
-//! (`EventObject` is 16 bytes there), and timer, signal and child sources whose constructors
-//! return `Unsupported` (`windows_sources.rs`). Its registration-table errors are pollio's
+//! (`EventObject` is 16 bytes there), timers kept in a table each wait consults
+//! (`windows_timers.rs`), and signal and child sources whose constructors return `Unsupported`
+//! (`windows_sources.rs`). Its registration-table errors are pollio's
 //! own (`AlreadyExists`, `NotFound`), since no system call reports them.
 
 #[cfg_attr(target_os = "linux", path = "epoll.rs")]

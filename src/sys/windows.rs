@@ -25,8 +25,11 @@
 mod afd;
 #[path = "windows_sources.rs"]
 mod sources;
+#[path = "windows_timers.rs"]
+mod timers;
 
-pub(crate) use sources::{ChildSource, SignalSource, TimerSource};
+pub(crate) use sources::{ChildSource, SignalSource};
+pub(crate) use timers::TimerSource;
 
 use crate::timeout::Timeout;
 use crate::{word, Event, EventObject, Interest, Mode, Readiness};
@@ -37,8 +40,9 @@ use std::io;
 use std::mem;
 use std::os::windows::io::{RawHandle, RawSocket};
 use std::ptr::{self, addr_of_mut};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use timers::{TimerTable, TIMER_EXPIRED, TIMER_KEY};
 
 /// One event: the registration's word and the `AFD_POLL_*` conditions reported.
 #[derive(Clone, Copy, Debug)]
@@ -57,7 +61,8 @@ pub(crate) fn event_readiness(event: &RawEvent) -> Readiness {
     let has = |flag: u32| event.flags & flag != 0;
     let mut bits = 0;
     // A peer's shutdown leaves end of stream to read, as epoll's EPOLLIN with EPOLLRDHUP.
-    if has(AFD_POLL_RECEIVE | AFD_POLL_ACCEPT | AFD_POLL_DISCONNECT) {
+    // A timer's expiry reads as readable, as a timerfd's.
+    if has(AFD_POLL_RECEIVE | AFD_POLL_ACCEPT | AFD_POLL_DISCONNECT | TIMER_EXPIRED) {
         bits |= Readiness::READABLE;
     }
     if has(AFD_POLL_SEND) {
@@ -88,7 +93,7 @@ pub(crate) fn fill_objects(events: &[Event], objects: &mut Vec<EventObject>) {
 
 /// The completion key of the AFD handle's completions.
 const AFD_KEY: usize = 0;
-/// The completion key of the waker's posted completions.
+/// The completion key of the waker's posted completions (`timers::TIMER_KEY` is 2).
 const WAKE_KEY: usize = 1;
 
 /// Conditions every armed poll asks for, whatever the interest: as epoll reports `EPOLLHUP`
@@ -168,6 +173,7 @@ pub(crate) struct Selector {
     port: HANDLE,
     afd: HANDLE,
     inner: Mutex<Inner>,
+    timers: Arc<TimerTable>,
 }
 
 // SAFETY: the two handles are kernel objects usable from any thread, closed only on drop; the
@@ -196,6 +202,7 @@ impl Selector {
             port,
             afd,
             inner: Mutex::new(Inner::default()),
+            timers: Arc::new(TimerTable::new(port)),
         };
         // SAFETY: both handles are open; associating a file with a port passes no pointers.
         let associated = unsafe { CreateIoCompletionPort(afd, port, AFD_KEY, 0) };
@@ -372,7 +379,8 @@ impl Selector {
 
     /// One wait: at most `events.capacity()` events. Timeouts are in whole milliseconds (the
     /// port's wait takes nothing finer), rounded up, and a wait that the port ends before the
-    /// timeout waits again for the rest, so it never returns early.
+    /// timeout waits again for the rest, so it never returns early. Due timers are fired
+    /// first, and the port's wait never runs past the earliest timer.
     pub(crate) fn select(&self, events: &mut Vec<Event>, timeout: Timeout) -> io::Result<()> {
         events.clear();
         let limit = match timeout {
@@ -388,10 +396,25 @@ impl Selector {
             Internal: 0,
             dwNumberOfBytesTransferred: 0,
         }; 64];
+        let mut first = true;
         loop {
-            let ms = match limit {
-                None => INFINITE,
-                Some(limit) => ceil_millis(limit.saturating_sub(start.elapsed())),
+            // Due timers first: their events count as any other.
+            let next_timer = self.timers.fire(events);
+            if !events.is_empty() {
+                return Ok(());
+            }
+            let left = limit.map(|limit| limit.saturating_sub(start.elapsed()));
+            // Done once the time is up, after at least one look at the port (a zero timeout
+            // polls it).
+            if !first && left == Some(Duration::ZERO) {
+                return Ok(());
+            }
+            first = false;
+            // Never past the caller's timeout, nor past the earliest timer.
+            let ms = match (left, next_timer) {
+                (None, None) => INFINITE,
+                (Some(d), None) | (None, Some(d)) => ceil_millis(d),
+                (Some(a), Some(b)) => ceil_millis(a.min(b)),
             };
             // Each completion makes at most one event, so the vector never grows.
             let room = (events.capacity() - events.len()).min(taken.len()) as u32;
@@ -406,41 +429,29 @@ impl Selector {
                 if err.raw_os_error() != Some(WAIT_TIMEOUT) {
                     return Err(err);
                 }
-            } else {
+                continue; // the loop's top fires the timers and checks the time
+            }
+            self.complete(&taken[..n as usize], events);
+            // A full batch may have left more completions queued: take them while there is
+            // room, without waiting, as one epoll_wait fills the whole buffer.
+            let mut full = n == room;
+            while full && events.len() < events.capacity() {
+                let room = (events.capacity() - events.len()).min(taken.len()) as u32;
+                let mut n = 0u32;
+                // SAFETY: as above.
+                let ok = unsafe {
+                    GetQueuedCompletionStatusEx(self.port, taken.as_mut_ptr(), room, &mut n, 0, 0)
+                };
+                if ok == 0 {
+                    break; // nothing more queued (WAIT_TIMEOUT)
+                }
                 self.complete(&taken[..n as usize], events);
-                // A full batch may have left more completions queued: take them while there
-                // is room, without waiting, as one epoll_wait fills the whole buffer.
-                let mut full = n == room;
-                while full && events.len() < events.capacity() {
-                    let room = (events.capacity() - events.len()).min(taken.len()) as u32;
-                    let mut n = 0u32;
-                    // SAFETY: as above.
-                    let ok = unsafe {
-                        GetQueuedCompletionStatusEx(
-                            self.port,
-                            taken.as_mut_ptr(),
-                            room,
-                            &mut n,
-                            0,
-                            0,
-                        )
-                    };
-                    if ok == 0 {
-                        break; // nothing more queued (WAIT_TIMEOUT)
-                    }
-                    self.complete(&taken[..n as usize], events);
-                    full = n == room;
-                }
-                if !events.is_empty() {
-                    return Ok(());
-                }
+                full = n == room;
             }
-            // Nothing for the caller yet (a timeout, or only completions of cancelled
-            // requests): done once the time is up, else wait for the rest of it.
-            match limit {
-                Some(limit) if start.elapsed() >= limit => return Ok(()),
-                _ => {}
+            if !events.is_empty() {
+                return Ok(());
             }
+            // Only completions of cancelled requests, or a timer change: look again.
         }
     }
 
@@ -482,6 +493,10 @@ impl Selector {
                     word: word::WAKE,
                     flags: 0,
                 }));
+                continue;
+            }
+            if done.lpCompletionKey == TIMER_KEY {
+                self.timers.taken_kick();
                 continue;
             }
             inner.in_flight -= 1;

@@ -1,44 +1,19 @@
-//! Timers, signals and child exits on Windows: not implemented yet. Each constructor returns
-//! [`Unsupported`](io::ErrorKind::Unsupported), so [`Timer`](crate::Timer),
-//! [`Signal`](crate::Signal) and [`ChildExit`](crate::ChildExit) exist on every platform and a
-//! program that uses them builds everywhere, but on Windows it gets that error when it asks for
-//! one. (Windows has no signals at all; a timer and a process exit could become completions on
-//! the same port later.)
+//! Signals and child exits on Windows: not implemented yet. Each constructor returns
+//! [`Unsupported`](io::ErrorKind::Unsupported), so [`Signal`](crate::Signal) and
+//! [`ChildExit`](crate::ChildExit) exist on every platform and a program that uses them builds
+//! everywhere, but on Windows it gets that error when it asks for one. (Windows has no signals
+//! at all; a process exit could become a completion on the same port later.) Timers are in
+//! `windows_timers.rs`.
 
 use super::Selector;
-use crate::timer::Expiry;
 use crate::{Event, Registration};
 use std::io;
-use std::time::Duration;
 
 fn unsupported(what: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::Unsupported,
         format!("{what} are not supported on Windows yet"),
     )
-}
-
-/// Never constructed: `new` always fails.
-pub(crate) struct TimerSource(());
-
-impl TimerSource {
-    pub(crate) fn new(_selector: &Selector, _registration: Registration) -> io::Result<Self> {
-        Err(unsupported("timers"))
-    }
-
-    pub(crate) fn arm(&self, _first: Expiry, _period: Option<Duration>) -> io::Result<()> {
-        Err(unsupported("timers"))
-    }
-
-    pub(crate) fn disarm(&self) -> io::Result<()> {
-        Err(unsupported("timers"))
-    }
-
-    pub(crate) fn expirations(&self, _event: &Event) -> io::Result<u64> {
-        Err(unsupported("timers"))
-    }
-
-    pub(crate) fn deregister(&self, _selector: &Selector) {}
 }
 
 /// Never constructed: `new` always fails.

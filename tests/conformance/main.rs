@@ -7,8 +7,8 @@
 //! say so in a `cfg` and assert the other kernel's behaviour beside it wherever there is one.
 //!
 //! On Windows (`ci/windows.sh`, under Wine) the bodies run against the AFD backend, over TCP
-//! pairs where Unix uses socket pairs. The modules about signals, timers and child exits are
-//! Unix only, and each test whose subject Windows does otherwise says why in
+//! pairs where Unix uses socket pairs. The modules about signals and child exits are Unix
+//! only, and each test whose subject Windows does otherwise says why in
 //! `cfg_attr(windows, ignore = "…")`.
 //!
 //! Under Miri (`ci/miri.sh`), which emulates epoll, registrations whose mode a test is not
@@ -40,7 +40,7 @@ macro_rules! backend_tests {
 
 mod support;
 
-// Signals, timers and child-exit events, which pollio provides on Unix only so far.
+// Signals and child-exit events, which pollio provides on Unix only so far.
 
 mod buffer;
 #[cfg(unix)]
@@ -63,7 +63,6 @@ mod shared_waits;
 mod signal_sources;
 mod threads;
 mod timeouts;
-#[cfg(unix)]
 mod timers;
 mod tokens;
 mod waker;
