@@ -18,8 +18,7 @@
 //! [`AsSource`] name an fd on Unix and a socket on Windows, so one program builds on both.
 //! Windows emulates level- and edge-triggered modes (edge-triggered is reported as
 //! level-triggered there), takes timeouts in whole milliseconds, keeps timers in the poller,
-//! and has no signal or child-exit events; the README's Windows section lists every
-//! difference.
+//! and has no signals; the README's Windows section lists every difference.
 //!
 //! # Quick start (the pollio 0.1.3 API)
 //!

@@ -380,3 +380,70 @@ fn closing_a_registered_socket_ends_its_registration() {
     // test opened, not registered here.
     assert!(poller.delete(socket).is_err());
 }
+
+/// Run as a child by the tests below (`POLLIO_CHILD_WAITS` set): waits until its stdin is
+/// closed, then exits. Otherwise it passes at once.
+#[test]
+fn helper_child_waits_for_stdin() {
+    if std::env::var_os("POLLIO_CHILD_WAITS").is_some() {
+        let mut sink = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut sink);
+    }
+}
+
+/// This test binary, running only the helper above, which waits for its stdin to close.
+fn waiting_child() -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().expect("current_exe"))
+        .args(["--exact", "helper_child_waits_for_stdin", "--quiet"])
+        .env("POLLIO_CHILD_WAITS", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn")
+}
+
+#[test]
+fn child_exit_is_reported_when_the_child_exits() {
+    let poller = OsPoller::new().unwrap();
+    let mut events = Events::new();
+    let mut child = waiting_child();
+    let exit = poller.child_exit(&child, Registration::client(20)).unwrap();
+    assert_eq!(exit.pid(), child.id());
+    assert_eq!(quiet_events(&poller, &mut events, 20), 0, "still running");
+    drop(child.stdin.take()); // the child exits
+    let e = next_event(&poller, &mut events, 20).expect("exit");
+    assert!(e.readiness().is_readable(), "{e:?}");
+    assert!(child.wait().unwrap().success());
+    // Reported once.
+    assert_eq!(quiet_events(&poller, &mut events, 20), 0);
+}
+
+#[test]
+fn child_exit_of_an_exited_child_and_of_no_process() {
+    let poller = OsPoller::new().unwrap();
+    let mut events = Events::new();
+    let mut child = waiting_child();
+    drop(child.stdin.take());
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    // Exited, its handle still open in `child`: reported at once.
+    let _exit = poller.child_exit(&child, Registration::client(21)).unwrap();
+    assert!(next_event(&poller, &mut events, 21).is_some());
+    // No such process: the OS error (ERROR_INVALID_PARAMETER).
+    let err = poller
+        .pid_exit(u32::MAX - 3, Registration::client(22))
+        .unwrap_err();
+    assert!(err.raw_os_error().is_some(), "{err:?}");
+}
+
+#[test]
+fn dropping_a_child_exit_deregisters_it() {
+    let poller = OsPoller::new().unwrap();
+    let mut events = Events::new();
+    let mut child = waiting_child();
+    let exit = poller.child_exit(&child, Registration::client(23)).unwrap();
+    drop(exit);
+    drop(child.stdin.take());
+    child.wait().unwrap();
+    assert_eq!(quiet_events(&poller, &mut events, 23), 0);
+}

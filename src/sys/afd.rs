@@ -194,3 +194,30 @@ pub(crate) fn status_error(status: NTSTATUS) -> std::io::Error {
     let code = unsafe { RtlNtStatusToDosError(status) };
     std::io::Error::from_raw_os_error(code as i32)
 }
+
+/// Process rights: waiting on the process, and the least query right.
+pub(crate) const SYNCHRONIZE_PROCESS: u32 = 0x0010_0000;
+pub(crate) const PROCESS_QUERY_LIMITED_INFORMATION: u32 = 0x1000;
+/// `RegisterWaitForSingleObject`: call back once, then stop waiting.
+pub(crate) const WT_EXECUTEONLYONCE: u32 = 0x8;
+
+/// A thread-pool wait's callback: its context, and whether the wait timed out.
+pub(crate) type WAITORTIMERCALLBACK = unsafe extern "system" fn(*mut c_void, u8);
+
+#[link(name = "kernel32")]
+extern "system" {
+    pub(crate) fn OpenProcess(
+        dwDesiredAccess: u32,
+        bInheritHandle: BOOL,
+        dwProcessId: u32,
+    ) -> HANDLE;
+    pub(crate) fn RegisterWaitForSingleObject(
+        phNewWaitObject: *mut HANDLE,
+        hObject: HANDLE,
+        Callback: WAITORTIMERCALLBACK,
+        Context: *mut c_void,
+        dwMilliseconds: u32,
+        dwFlags: u32,
+    ) -> BOOL;
+    pub(crate) fn UnregisterWaitEx(WaitHandle: HANDLE, CompletionEvent: HANDLE) -> BOOL;
+}

@@ -47,7 +47,8 @@
 //! over sockets (`RawSocket` where the others take an fd): AFD poll requests completing on an
 //! I/O completion port, a posted completion as the wake-up source, its own `fill_objects`
 //! (`EventObject` is 16 bytes there), timers kept in a table each wait consults
-//! (`windows_timers.rs`), and signal and child sources whose constructors return `Unsupported`
+//! (`windows_timers.rs`), child exits posted by the thread pool's waits
+//! (`windows_children.rs`), and a signal source whose constructor returns `Unsupported`
 //! (`windows_sources.rs`). Its registration-table errors are pollio's
 //! own (`AlreadyExists`, `NotFound`), since no system call reports them.
 

@@ -21,19 +21,27 @@
 //! and, after the kernel wait returns, by the wait to process what it took; never during the
 //! kernel wait itself.
 
+// A child's exit carries its 64-bit word in a completion's pointer-sized field.
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!("pollio's Windows backend needs 64-bit pointers (x86_64 or aarch64 Windows)");
+
 #[path = "afd.rs"]
 mod afd;
+#[path = "windows_children.rs"]
+mod children;
 #[path = "windows_sources.rs"]
 mod sources;
 #[path = "windows_timers.rs"]
 mod timers;
 
-pub(crate) use sources::{ChildSource, SignalSource};
+pub(crate) use children::ChildSource;
+pub(crate) use sources::SignalSource;
 pub(crate) use timers::TimerSource;
 
 use crate::timeout::Timeout;
 use crate::{word, Event, EventObject, Interest, Mode, Readiness};
 use afd::*;
+use children::{CHILD_EXITED, CHILD_KEY};
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::io;
@@ -61,8 +69,9 @@ pub(crate) fn event_readiness(event: &RawEvent) -> Readiness {
     let has = |flag: u32| event.flags & flag != 0;
     let mut bits = 0;
     // A peer's shutdown leaves end of stream to read, as epoll's EPOLLIN with EPOLLRDHUP.
-    // A timer's expiry reads as readable, as a timerfd's.
-    if has(AFD_POLL_RECEIVE | AFD_POLL_ACCEPT | AFD_POLL_DISCONNECT | TIMER_EXPIRED) {
+    // A timer's expiry and a child's exit read as readable, as a timerfd's and a pidfd's.
+    let sources = TIMER_EXPIRED | CHILD_EXITED;
+    if has(AFD_POLL_RECEIVE | AFD_POLL_ACCEPT | AFD_POLL_DISCONNECT | sources) {
         bits |= Readiness::READABLE;
     }
     if has(AFD_POLL_SEND) {
@@ -93,7 +102,8 @@ pub(crate) fn fill_objects(events: &[Event], objects: &mut Vec<EventObject>) {
 
 /// The completion key of the AFD handle's completions.
 const AFD_KEY: usize = 0;
-/// The completion key of the waker's posted completions (`timers::TIMER_KEY` is 2).
+/// The completion key of the waker's posted completions (`timers::TIMER_KEY` is 2,
+/// `children::CHILD_KEY` 3).
 const WAKE_KEY: usize = 1;
 
 /// Conditions every armed poll asks for, whatever the interest: as epoll reports `EPOLLHUP`
@@ -497,6 +507,10 @@ impl Selector {
             }
             if done.lpCompletionKey == TIMER_KEY {
                 self.timers.taken_kick();
+                continue;
+            }
+            if done.lpCompletionKey == CHILD_KEY {
+                events.push(children::exit_event(done));
                 continue;
             }
             inner.in_flight -= 1;
