@@ -72,11 +72,10 @@
 mod load;
 
 use load::LoadConfig;
-use pollio::{Events, Interest, Mode, OsPoller, Poller, Registration};
+use pollio::{AsSource, BorrowedSource, Events, Interest, Mode, OsPoller, Poller, Registration};
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
 use std::io::{self, ErrorKind, Read, Write};
-use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::rc::Rc;
@@ -409,7 +408,7 @@ enum Direction {
 
 impl Reactor {
     /// Registers `fd` parked, under a new token.
-    fn add(&self, fd: BorrowedFd<'_>) -> io::Result<usize> {
+    fn add(&self, fd: BorrowedSource<'_>) -> io::Result<usize> {
         let token = self
             .sources
             .borrow_mut()
@@ -422,7 +421,7 @@ impl Reactor {
         Ok(token)
     }
 
-    fn remove(&self, fd: BorrowedFd<'_>, token: usize) {
+    fn remove(&self, fd: BorrowedSource<'_>, token: usize) {
         // pollio never closes fds: deregister here, the socket's own drop closes it.
         if let Err(e) = self.poller.deregister(fd) {
             eprintln!("async_echo: cannot deregister a socket: {e}");
@@ -434,7 +433,7 @@ impl Reactor {
     /// direction that has a waiter.
     fn wait_for(
         &self,
-        fd: BorrowedFd<'_>,
+        fd: BorrowedSource<'_>,
         token: usize,
         direction: Direction,
         waker: &Waker,
@@ -496,15 +495,15 @@ fn registration(token: usize, interest: Interest) -> Registration {
 // ---------------------------------------------------------------------------------------------
 
 /// A non-blocking socket registered in the reactor; deregistered when dropped.
-struct Async<T: AsFd> {
+struct Async<T: AsSource> {
     io: T,
     token: usize,
     reactor: Rc<Reactor>,
 }
 
-impl<T: AsFd> Async<T> {
+impl<T: AsSource> Async<T> {
     fn new(io: T, reactor: &Rc<Reactor>) -> io::Result<Async<T>> {
-        let token = reactor.add(io.as_fd())?;
+        let token = reactor.add(io.as_source())?;
         let reactor = Rc::clone(reactor);
         Ok(Async { io, token, reactor })
     }
@@ -526,7 +525,7 @@ impl<T: AsFd> Async<T> {
         }
         let armed = self
             .reactor
-            .wait_for(self.io.as_fd(), self.token, direction, cx.waker());
+            .wait_for(self.io.as_source(), self.token, direction, cx.waker());
         match armed {
             Ok(()) => Poll::Pending,
             Err(e) => Poll::Ready(Err(e)),
@@ -534,9 +533,9 @@ impl<T: AsFd> Async<T> {
     }
 }
 
-impl<T: AsFd> Drop for Async<T> {
+impl<T: AsSource> Drop for Async<T> {
     fn drop(&mut self) {
-        self.reactor.remove(self.io.as_fd(), self.token);
+        self.reactor.remove(self.io.as_source(), self.token);
     }
 }
 

@@ -31,10 +31,11 @@
 mod load;
 
 use load::LoadConfig;
-use pollio::{Event, EventKind, Interest, OsPoller, Poller, Registration, Registry, Waker};
+use pollio::{
+    AsSource, Event, EventKind, Interest, OsPoller, Poller, Registration, Registry, Waker,
+};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -169,7 +170,7 @@ impl Server {
         let poller = OsPoller::new()?;
         let registry = poller.registry()?;
         // The listener is told apart by its kind, so its key is free; 0 is as good as any.
-        registry.register(listener.as_fd(), Registration::server(0))?;
+        registry.register(listener.as_source(), Registration::server(0))?;
         let conns = Connections {
             registry,
             listener,
@@ -253,7 +254,7 @@ impl Connections {
         };
         // Registered before it is stored, so a connection in the slab is always registered;
         // on failure dropping the stream closes it.
-        if let Err(e) = self.registry.register(stream.as_fd(), reading(key)) {
+        if let Err(e) = self.registry.register(stream.as_source(), reading(key)) {
             eprintln!("echo: cannot register a connection: {e}");
             return;
         }
@@ -283,7 +284,7 @@ impl Connections {
     fn close(&mut self, key: u32) {
         if let Some(conn) = self.slab.remove(key) {
             // pollio never closes fds: deregister first, then dropping the stream closes it.
-            if let Err(e) = self.registry.deregister(conn.stream.as_fd()) {
+            if let Err(e) = self.registry.deregister(conn.stream.as_source()) {
                 eprintln!("echo: cannot deregister connection {key}: {e}");
             }
         }
@@ -352,7 +353,7 @@ fn write_some(stream: &mut TcpStream, mut data: &[u8]) -> io::Result<usize> {
 
 /// Changes what a connection waits for; a connection the kernel refuses to modify is closed.
 fn switch(registry: &Registry, stream: &TcpStream, registration: Registration) -> Next {
-    match registry.reregister(stream.as_fd(), registration) {
+    match registry.reregister(stream.as_source(), registration) {
         Ok(()) => Next::Keep,
         Err(e) => {
             eprintln!("echo: cannot modify a registration: {e}");

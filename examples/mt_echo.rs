@@ -40,10 +40,9 @@
 mod load;
 
 use load::LoadConfig;
-use pollio::{Events, Interest, Mode, OsPoller, Poller, Registration, Waker};
+use pollio::{AsSource, Events, Interest, Mode, OsPoller, Poller, Registration, Waker};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -275,7 +274,7 @@ impl PerThread {
             let poller = OsPoller::new()?;
             // Exclusive: a new connection wakes one of the threads waiting, not every one.
             let exclusive = Registration::from_token(LISTENER).with_exclusive(true);
-            poller.register(listener.as_fd(), exclusive)?;
+            poller.register(listener.as_source(), exclusive)?;
             pollers.push(poller);
         }
         Ok(PerThread { listener, pollers })
@@ -341,7 +340,8 @@ impl PerThread {
         let key = conns.vacant_key();
         let reading = Registration::from_token(key as u64);
         // Registered before it is stored, so a stored connection is always registered.
-        let registered = configure(&stream).and_then(|()| poller.register(stream.as_fd(), reading));
+        let registered =
+            configure(&stream).and_then(|()| poller.register(stream.as_source(), reading));
         if let Err(e) = registered {
             eprintln!("mt_echo: cannot set up a connection: {e}");
             return false;
@@ -361,9 +361,9 @@ impl PerThread {
     /// modified, only deleted and added again. kqueue has no exclusive wake: every thread
     /// wakes, and the ones that come too late find nothing to accept.)
     fn go_last(&self, poller: &OsPoller) -> io::Result<()> {
-        poller.deregister(self.listener.as_fd())?;
+        poller.deregister(self.listener.as_source())?;
         let exclusive = Registration::from_token(LISTENER).with_exclusive(true);
-        poller.register(self.listener.as_fd(), exclusive)
+        poller.register(self.listener.as_source(), exclusive)
     }
 }
 
@@ -393,7 +393,7 @@ struct SharedPoller {
 impl SharedPoller {
     fn new(listener: TcpListener) -> io::Result<SharedPoller> {
         let poller = OsPoller::new()?;
-        poller.register(listener.as_fd(), oneshot(LISTENER, Interest::READABLE))?;
+        poller.register(listener.as_source(), oneshot(LISTENER, Interest::READABLE))?;
         Ok(SharedPoller {
             listener,
             poller,
@@ -417,8 +417,10 @@ impl SharedPoller {
                     self.accept_all(index, &mut stats);
                     // Re-armed once the backlog is empty: meanwhile no other thread wakes
                     // for it. A failure here would leave the server deaf, so it is fatal.
-                    self.poller
-                        .reregister(self.listener.as_fd(), oneshot(LISTENER, Interest::READABLE))?;
+                    self.poller.reregister(
+                        self.listener.as_source(),
+                        oneshot(LISTENER, Interest::READABLE),
+                    )?;
                     continue;
                 }
                 self.on_conn_event(index, event.token() as usize, &mut buf, &mut stats);
@@ -450,9 +452,10 @@ impl SharedPoller {
             conn.last_thread = index;
             // Registered while the slot is locked: an event that comes at once, to another
             // thread, waits for the lock and then finds the connection.
-            let registered = self
-                .poller
-                .register(conn.stream.as_fd(), oneshot(key as u64, Interest::READABLE));
+            let registered = self.poller.register(
+                conn.stream.as_source(),
+                oneshot(key as u64, Interest::READABLE),
+            );
             if let Err(e) = registered {
                 eprintln!("mt_echo: cannot register a connection: {e}");
                 *slot = None;
@@ -598,7 +601,7 @@ impl Conn {
 
 /// Changes or re-arms a connection's registration; false (close it) if the kernel refuses.
 fn rearm(poller: &OsPoller, conn: &Conn, registration: Registration) -> bool {
-    match poller.reregister(conn.stream.as_fd(), registration) {
+    match poller.reregister(conn.stream.as_source(), registration) {
         Ok(()) => true,
         Err(e) => {
             eprintln!("mt_echo: cannot re-arm a connection: {e}");
@@ -609,7 +612,7 @@ fn rearm(poller: &OsPoller, conn: &Conn, registration: Registration) -> bool {
 
 /// Deregisters a connection before it is dropped (closed): pollio never closes fds.
 fn deregister(poller: &OsPoller, conn: &Conn) {
-    if let Err(e) = poller.deregister(conn.stream.as_fd()) {
+    if let Err(e) = poller.deregister(conn.stream.as_source()) {
         eprintln!("mt_echo: cannot deregister a connection: {e}");
     }
 }

@@ -8,11 +8,10 @@
 //! It exits with status 0 once every client got every reply back, and with an error if a reply
 //! is wrong or nothing happens for `IDLE_LIMIT_MS`.
 
-use pollio::{EventKind, EventObject, OsPoller, Poller};
+use pollio::{AsSource, EventKind, EventObject, OsPoller, Poller, RawSource};
 use std::collections::HashMap;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, RawFd};
 use std::thread;
 use std::time::Duration;
 
@@ -45,11 +44,11 @@ fn main() -> Result<(), String> {
 fn serve(listener: &TcpListener, expected: usize) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let mut poller = OsPoller::new()?;
-    poller.add(EventObject::server(listener.as_raw_fd()))?;
+    poller.add(EventObject::server(listener.as_raw_source()))?;
 
     // pollio never closes fds: the streams live here, and a connection is closed by deleting
     // its fd from the poller and then dropping its stream.
-    let mut conns: HashMap<RawFd, TcpStream> = HashMap::new();
+    let mut conns: HashMap<RawSource, TcpStream> = HashMap::new();
     let mut buf = [0u8; 4096];
     let mut ended = 0;
     // `wait` returns a slice that borrows the poller, and the loop body calls `add` and
@@ -86,7 +85,7 @@ fn serve(listener: &TcpListener, expected: usize) -> io::Result<()> {
 fn accept(
     listener: &TcpListener,
     poller: &OsPoller,
-    conns: &mut HashMap<RawFd, TcpStream>,
+    conns: &mut HashMap<RawSource, TcpStream>,
 ) -> io::Result<()> {
     let stream = match listener.accept() {
         Ok((stream, _)) => stream,
@@ -94,17 +93,17 @@ fn accept(
         Err(e) => return Err(e),
     };
     stream.set_nonblocking(true)?;
-    poller.add(EventObject::client(stream.as_raw_fd()))?;
-    conns.insert(stream.as_raw_fd(), stream);
+    poller.add(EventObject::client(stream.as_raw_source()))?;
+    conns.insert(stream.as_raw_source(), stream);
     Ok(())
 }
 
 /// Reads what arrived on `fd` and writes it back. Returns `false` once the connection has
 /// ended (end of stream, or an error) and is deleted and closed.
 fn echo(
-    fd: RawFd,
+    fd: RawSource,
     poller: &OsPoller,
-    conns: &mut HashMap<RawFd, TcpStream>,
+    conns: &mut HashMap<RawSource, TcpStream>,
     buf: &mut [u8],
 ) -> io::Result<bool> {
     // An fd this loop no longer holds: nothing to do.

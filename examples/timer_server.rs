@@ -14,11 +14,13 @@
 //!
 //! The signal sources are made first, before any thread exists: on Linux their signals must
 //! be blocked in every thread (see [`Signal`]).
+//!
+//! Unix only: on Windows, which has no signals, it builds but says so and exits with an
+//! error.
 
-use pollio::{Events, OsPoller, Poller, Registration, Signal};
+use pollio::{AsSource, Events, OsPoller, Poller, Registration, Signal};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -71,7 +73,7 @@ fn serve(shutdown_after: Option<Duration>) -> io::Result<()> {
 
     let listener = TcpListener::bind("127.0.0.1:0")?;
     listener.set_nonblocking(true)?;
-    poller.register(listener.as_fd(), Registration::server(LISTENER))?;
+    poller.register(listener.as_source(), Registration::server(LISTENER))?;
     println!("serving tick counts on {}", listener.local_addr()?);
 
     let start = Instant::now();
@@ -84,7 +86,7 @@ fn serve(shutdown_after: Option<Duration>) -> io::Result<()> {
         // One client of our own: the reply is checked when it arrives.
         let client = TcpStream::connect(listener.local_addr()?)?;
         client.set_nonblocking(true)?;
-        poller.register(client.as_fd(), Registration::client(SELF_CLIENT))?;
+        poller.register(client.as_source(), Registration::client(SELF_CLIENT))?;
         self_client = Some((client, Vec::new()));
     }
 
@@ -104,7 +106,7 @@ fn serve(shutdown_after: Option<Duration>) -> io::Result<()> {
                     {
                         // Once the reply is in, the countdown to our own SIGTERM starts.
                         if read_reply(client, reply)? {
-                            poller.deregister(client.as_fd())?;
+                            poller.deregister(client.as_source())?;
                             self_term.set_after(after)?;
                         }
                     }
@@ -116,7 +118,7 @@ fn serve(shutdown_after: Option<Duration>) -> io::Result<()> {
 
     // Graceful shutdown: stop accepting, then let every source go (dropping each deregisters
     // it, and the signal sources put back the signal mask or action they changed).
-    poller.deregister(listener.as_fd())?;
+    poller.deregister(listener.as_source())?;
     tick.cancel()?;
     let elapsed = start.elapsed();
     println!("{reason}: shut down after {elapsed:.2?}: {ticks} ticks, {served} clients served");
@@ -133,6 +135,7 @@ fn serve(shutdown_after: Option<Duration>) -> io::Result<()> {
 }
 
 /// Sends this process `SIGTERM`, which arrives as an event of the `SIGTERM` source.
+#[cfg(unix)]
 fn terminate_self() -> io::Result<()> {
     // SAFETY: kill with our own pid and a valid signal number; SIGTERM is blocked (Linux) or
     // ignored (kqueue) while its source exists, so it arrives as an event, not as the default
@@ -141,6 +144,12 @@ fn terminate_self() -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Never called: making the signal sources fails first on Windows.
+#[cfg(not(unix))]
+fn terminate_self() -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
 }
 
 /// Whether the event stands for at least one delivery (0 means it was taken already).

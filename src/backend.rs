@@ -5,7 +5,8 @@ use std::fmt;
 /// The kernel interface an [`OsPoller`](crate::OsPoller) waits with.
 ///
 /// [`OsPoller::new`](crate::Poller::new) takes the platform's own: epoll on Linux and Android,
-/// kqueue on macOS, iOS and the BSDs, poll(2) on the other Unix systems pollio supports.
+/// kqueue on macOS, iOS and the BSDs, poll(2) on the other Unix systems pollio supports, and
+/// AFD polls on an I/O completion port on Windows.
 /// [`OsPoller::with_backend`](crate::OsPoller::with_backend) picks one, which on Linux and
 /// Android can also be [`Poll`](Backend::Poll); [`OsPoller::backend`](crate::OsPoller::backend)
 /// tells which one a poller has.
@@ -35,6 +36,9 @@ pub enum Backend {
     /// registered fds, and it reports edge-triggered registrations as level-triggered ones
     /// (see [`PollPoller`](struct.PollPoller.html)).
     Poll,
+    /// Windows: AFD socket polls (`IOCTL_AFD_POLL`) completed on an I/O completion port, the
+    /// approach mio and polling take (see the README's Windows section).
+    Iocp,
 }
 
 impl fmt::Display for Backend {
@@ -43,6 +47,7 @@ impl fmt::Display for Backend {
             Backend::Epoll => "epoll",
             Backend::Kqueue => "kqueue",
             Backend::Poll => "poll",
+            Backend::Iocp => "iocp",
         })
     }
 }

@@ -99,8 +99,12 @@ impl Registry {
     /// thread without `pidfd_open`, or of `kevent`. [`InvalidInput`](io::ErrorKind::InvalidInput)
     /// for the reserved token `u64::MAX`.
     pub fn pid_exit(&self, pid: u32, registration: Registration) -> io::Result<ChildExit> {
+        #[cfg(unix)]
         let raw =
             libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        // No pid_t there: the Windows backend takes the process id as it is.
+        #[cfg(windows)]
+        let raw = pid;
         let source = sys::ChildSource::new(&self.shared.selector, raw, registration)?;
         Ok(ChildExit {
             shared: Arc::clone(&self.shared),

@@ -1,7 +1,10 @@
 //! What a wait returns: the seed API's [`EventObject`] and the richer [`Event`].
 
+#[cfg(windows)]
+use crate::source::RawSource as RawFd;
 use crate::{sys, word, Readiness};
 use std::fmt;
+#[cfg(unix)]
 use std::os::fd::RawFd;
 
 /// Application-defined role for a registered file descriptor.

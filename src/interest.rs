@@ -9,8 +9,8 @@ use std::ops::{BitOr, BitOrAssign};
 /// An empty interest ([`Interest::NONE`]) *parks* a registration: the fd stays registered but
 /// is not armed for readiness, until [`Poller::modify`](crate::Poller::modify) gives it an
 /// interest. A runtime can so register every source when it is created and arm it when a task
-/// first waits on it. epoll still reports a parked fd's hang-up and error (it always does);
-/// kqueue reports nothing for it. Park with [`Mode::Oneshot`](crate::Mode::Oneshot) (or edge)
+/// first waits on it. epoll still reports a parked fd's hang-up and error (it always does), and
+/// Windows a parked socket's reset or failed connect; kqueue reports nothing for it. Park with [`Mode::Oneshot`](crate::Mode::Oneshot) (or edge)
 /// where that matters: a level-triggered parked socket that the peer resets is reported on every
 /// wait until it is armed or deleted.
 ///
@@ -118,12 +118,12 @@ pub(crate) fn write_flags(
 
 /// How often a registration reports readiness.
 ///
-/// | Mode | Reports | epoll | kqueue |
-/// |------|---------|-------|--------|
-/// | [`Level`](Mode::Level) | on every wait while the fd is ready | default | default |
-/// | [`Edge`](Mode::Edge) | once each time new readiness arrives | `EPOLLET` | `EV_CLEAR` |
-/// | [`Oneshot`](Mode::Oneshot) | once, then nothing until re-armed with `modify` | `EPOLLONESHOT` | `EV_DISPATCH` |
-/// | [`EdgeOneshot`](Mode::EdgeOneshot) | once, edge-triggered, until re-armed | both | `EV_DISPATCH` (a re-arm reports readiness already there, as on epoll) |
+/// | Mode | Reports | epoll | kqueue | Windows |
+/// |------|---------|-------|--------|---------|
+/// | [`Level`](Mode::Level) | on every wait while the fd is ready | default | default | the socket is polled again when the next wait starts |
+/// | [`Edge`](Mode::Edge) | once each time new readiness arrives | `EPOLLET` | `EV_CLEAR` | as `Level`: more events, never fewer |
+/// | [`Oneshot`](Mode::Oneshot) | once, then nothing until re-armed with `modify` | `EPOLLONESHOT` | `EV_DISPATCH` | not polled again until `modify` |
+/// | [`EdgeOneshot`](Mode::EdgeOneshot) | once, edge-triggered, until re-armed | both | `EV_DISPATCH` (a re-arm reports readiness already there, as on epoll) | as `Oneshot` |
 ///
 /// A oneshot registration stays registered after it fires: re-arm it with
 /// [`Poller::modify`](crate::Poller::modify), remove it with [`Poller::delete`](crate::Poller::delete).

@@ -1,10 +1,11 @@
-//! A minimal, fast event poller for Linux, macOS, the BSDs and other Unix systems.
+//! A minimal, fast event poller for Linux, macOS, the BSDs, other Unix systems and Windows.
 //!
 //! **pollio** wraps the kernel's readiness APIs — [epoll](https://man7.org/linux/man-pages/man7/epoll.7.html)
 //! on Linux and Android, [kqueue](https://man.freebsd.org/cgi/man.cgi?query=kqueue) on macOS,
-//! iOS and the BSDs, and [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html) on the
-//! other Unix systems — behind one small [`Poller`] trait, for event-driven servers, custom
-//! async runtimes and event loops that want direct control of the OS poller.
+//! iOS and the BSDs, [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html) on the
+//! other Unix systems, and the AFD driver's socket polling on an I/O completion port on
+//! Windows — behind one small [`Poller`] trait, for event-driven servers, custom async
+//! runtimes and event loops that want direct control of the OS poller.
 //!
 //! # Supported platforms
 //!
@@ -13,11 +14,18 @@
 //! | Linux, Android | `epoll`, or `poll` on request | [`OsPoller`], [`PollPoller`](struct.PollPoller.html) |
 //! | macOS, iOS, FreeBSD, NetBSD, OpenBSD, DragonFly | `kqueue` | [`OsPoller`] |
 //! | illumos, Solaris, and the other Unix systems the README lists | `poll` | [`OsPoller`] (= [`PollPoller`](struct.PollPoller.html)) |
+//! | Windows (64-bit) | AFD polls (`IOCTL_AFD_POLL`) on an I/O completion port | [`OsPoller`] |
 //!
 //! The poll(2) backend has the same API and errors; it reports edge-triggered registrations
 //! as level-triggered ones, and every wait costs time in proportion to the number of
 //! registered fds. [`PollPoller`](struct.PollPoller.html), which exists wherever that backend
-//! does (everywhere but the kqueue systems), lists every difference.
+//! does (everywhere but the kqueue systems and Windows), lists every difference.
+//!
+//! On Windows a registration names a socket, not an fd: [`RawSource`], [`BorrowedSource`] and
+//! [`AsSource`] name an fd on Unix and a socket on Windows, so one program builds on both.
+//! Windows emulates level- and edge-triggered modes (edge-triggered is reported as
+//! level-triggered there), takes timeouts in whole milliseconds, keeps timers in the poller,
+//! and has no signals; the README's Windows section lists every difference.
 //!
 //! # Quick start (the pollio 0.1.3 API)
 //!
@@ -416,6 +424,7 @@ on_supported_targets! {
     mod registration;
     mod registry;
     mod signal;
+    mod source;
     mod timeout;
     mod timer;
     mod waker;
@@ -432,6 +441,7 @@ on_supported_targets! {
     pub use registration::Registration;
     pub use registry::Registry;
     pub use signal::Signal;
+    pub use source::{AsSource, BorrowedSource, RawSource};
     pub use timer::Timer;
     pub use waker::Waker;
 

@@ -2,17 +2,25 @@
 
 use crate::events::{event_buffer, out_of_memory};
 use crate::registry::Shared;
+#[cfg(windows)]
+use crate::source::RawSource as RawFd;
 use crate::timeout::Timeout;
 use crate::{sys, Backend, Event, EventObject, Events, Poller, Registration, Registry, Waker};
 use crate::{ChildExit, Signal, Timer};
 use std::io;
+#[cfg(unix)]
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::process::Child;
 use std::time::Duration;
 
+#[cfg(windows)]
+#[path = "os_poller_windows.rs"]
+mod windows;
+
 /// The platform's poller: epoll on Linux and Android, kqueue on macOS, iOS and the BSDs,
-/// poll(2) on the other Unix systems pollio supports. On Linux and Android,
-/// [`with_backend`](Self::with_backend) can build one on poll(2) instead (see [`Backend`]).
+/// poll(2) on the other Unix systems pollio supports, AFD polls on an I/O completion port on
+/// Windows. On Linux and Android, [`with_backend`](Self::with_backend) can build one on poll(2)
+/// instead (see [`Backend`]).
 ///
 /// It owns the kernel queue (close-on-exec, closed on drop) and one event buffer of
 /// [`capacity`](Self::capacity) entries, allocated up front: waiting allocates nothing.
@@ -202,6 +210,7 @@ impl Poller for OsPoller {
     }
 }
 
+#[cfg(unix)]
 impl AsRawFd for OsPoller {
     fn as_raw_fd(&self) -> RawFd {
         self.shared().selector.as_raw_fd()
@@ -212,6 +221,7 @@ impl AsRawFd for OsPoller {
 /// It can be registered in another poller, to nest one event loop in another. The poll(2)
 /// backend has no kernel queue: its fd is the eventfd (or pipe) that interrupts its wait, which
 /// add, modify and delete refuse as epoll refuses its own fd, and which cannot nest it.
+#[cfg(unix)]
 impl AsFd for OsPoller {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.shared().selector.as_fd()
@@ -222,7 +232,7 @@ impl std::fmt::Debug for OsPoller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OsPoller")
             .field("backend", &self.backend())
-            .field("fd", &self.as_raw_fd())
+            .field("fd", &self.shared().selector.as_raw_fd())
             .field("capacity", &self.capacity())
             .finish()
     }

@@ -1,8 +1,11 @@
 //! The `Poller` trait: the seed API and its extensions.
 
+#[cfg(windows)]
+use crate::source::{AsRawFd, BorrowedSource as BorrowedFd, RawSource as RawFd};
 use crate::timeout::Timeout;
 use crate::{ChildExit, Event, EventObject, Events, Registration, Registry, Signal, Timer, Waker};
 use std::io;
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::process::Child;
 use std::time::Duration;

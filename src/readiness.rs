@@ -9,16 +9,16 @@ use std::fmt;
 /// program may use to skip a read that would only find end of stream or an error. Always be
 /// ready for the I/O call itself to say `WouldBlock`, end of stream, or an error.
 ///
-/// | Flag | epoll | kqueue | poll(2) |
-/// |------|-------|--------|---------|
-/// | [`is_readable`](Readiness::is_readable) | `EPOLLIN` | `EVFILT_READ` | `POLLIN` |
-/// | [`is_writable`](Readiness::is_writable) | `EPOLLOUT` | `EVFILT_WRITE` | `POLLOUT` |
-/// | [`is_read_closed`](Readiness::is_read_closed) | `EPOLLRDHUP` or `EPOLLHUP` | `EV_EOF` on `EVFILT_READ` | `POLLRDHUP` or `POLLHUP` |
-/// | [`is_write_closed`](Readiness::is_write_closed) | `EPOLLHUP`, or `EPOLLERR` | `EV_EOF` on `EVFILT_WRITE` | `POLLHUP` or `POLLERR` |
-/// | [`is_error`](Readiness::is_error) | `EPOLLERR` | `EV_ERROR`, or `EV_EOF` with a socket error in `fflags` | `POLLERR` |
-/// | [`is_priority`](Readiness::is_priority) | `EPOLLPRI` | never (kqueue has no separate priority readiness) | `POLLPRI` |
-/// | [`is_read_hang_up`](Readiness::is_read_hang_up) | `EPOLLRDHUP` | `EV_EOF` on `EVFILT_READ` | `POLLRDHUP` (Linux, Android, illumos; never elsewhere) |
-/// | [`is_hang_up`](Readiness::is_hang_up) | `EPOLLHUP` | `EV_EOF` on `EVFILT_WRITE` | `POLLHUP` |
+/// | Flag | epoll | kqueue | poll(2) | Windows (AFD) |
+/// |------|-------|--------|---------|---------------|
+/// | [`is_readable`](Readiness::is_readable) | `EPOLLIN` | `EVFILT_READ` | `POLLIN` | `RECEIVE`, `ACCEPT` or `DISCONNECT` (and a reset, with readable interest) |
+/// | [`is_writable`](Readiness::is_writable) | `EPOLLOUT` | `EVFILT_WRITE` | `POLLOUT` | `SEND` (and a reset, with writable interest) |
+/// | [`is_read_closed`](Readiness::is_read_closed) | `EPOLLRDHUP` or `EPOLLHUP` | `EV_EOF` on `EVFILT_READ` | `POLLRDHUP` or `POLLHUP` | `DISCONNECT`, `ABORT` or `CONNECT_FAIL` |
+/// | [`is_write_closed`](Readiness::is_write_closed) | `EPOLLHUP`, or `EPOLLERR` | `EV_EOF` on `EVFILT_WRITE` | `POLLHUP` or `POLLERR` | `ABORT` or `CONNECT_FAIL` |
+/// | [`is_error`](Readiness::is_error) | `EPOLLERR` | `EV_ERROR`, or `EV_EOF` with a socket error in `fflags` | `POLLERR` | `ABORT` or `CONNECT_FAIL` |
+/// | [`is_priority`](Readiness::is_priority) | `EPOLLPRI` | never (kqueue has no separate priority readiness) | `POLLPRI` | `RECEIVE_EXPEDITED` |
+/// | [`is_read_hang_up`](Readiness::is_read_hang_up) | `EPOLLRDHUP` | `EV_EOF` on `EVFILT_READ` | `POLLRDHUP` (Linux, Android, illumos; never elsewhere) | `DISCONNECT` or `ABORT` |
+/// | [`is_hang_up`](Readiness::is_hang_up) | `EPOLLHUP` | `EV_EOF` on `EVFILT_WRITE` | `POLLHUP` | `ABORT` or `CONNECT_FAIL` (never for an orderly close) |
 ///
 /// On Linux and Android poll(2)'s bits are epoll's, so the poll backend reports exactly what
 /// epoll would for the same file.

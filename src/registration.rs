@@ -1,7 +1,10 @@
 //! Everything a registration carries besides the fd.
 
+#[cfg(windows)]
+use crate::source::RawSource as RawFd;
 use crate::{word, EventKind, Interest, Mode};
 use std::io;
+#[cfg(unix)]
 use std::os::fd::RawFd;
 
 /// How an fd is registered: what comes back with its events (a kind and a 32-bit key, or a

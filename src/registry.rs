@@ -1,7 +1,10 @@
 //! Registration, shared by a poller and every [`Registry`] and [`Waker`] cloned from it.
 
+#[cfg(windows)]
+use crate::source::{AsRawFd, BorrowedSource as BorrowedFd, RawSource as RawFd};
 use crate::{sys, Backend, Event, EventObject, Registration, Waker};
 use std::io;
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -34,6 +37,8 @@ impl Shared {
 
     #[inline(always)]
     fn check(&self, fd: RawFd) -> io::Result<()> {
+        // (A Windows socket is unsigned: no such check there.)
+        #[cfg(unix)]
         if fd < 0 {
             // What epoll_ctl answers for it; kqueue would take it as a huge ident.
             return Err(io::Error::from_raw_os_error(libc::EBADF));

@@ -17,7 +17,10 @@
 //! low half's sign bit, so the seed API's [`EventObject`](crate::EventObject) comes out of the
 //! low half by a sign extension and one mask ([`object_bits`]).
 
+#[cfg(windows)]
+use crate::source::RawSource as RawFd;
 use crate::EventKind;
+#[cfg(unix)]
 use std::os::fd::RawFd;
 
 /// The word reserved for the poller's own wake-up source.
@@ -71,6 +74,7 @@ pub(crate) const fn key(word: u64) -> u32 {
 /// are the kind bit's values, so writing these bytes over one is writing
 /// `EventObject { fd: fd(word), kind: kind(word) }`. That makes the seed API's conversion one
 /// 8-byte store per event instead of two field stores.
+#[cfg(unix)]
 #[inline]
 pub(crate) const fn object_bits(word: u64) -> u64 {
     if cfg!(target_endian = "little") {
@@ -81,12 +85,15 @@ pub(crate) const fn object_bits(word: u64) -> u64 {
 }
 
 /// The byte of an `EventObject` that holds the kind, as a bit offset in a little-endian `u64`.
+#[cfg(unix)]
 const KIND_BYTE_LE: u32 = 32;
 
 /// The same byte in a big-endian `u64`.
+#[cfg(unix)]
 const KIND_BYTE_BE: u32 = 24;
 
 /// [`object_bits`] for little-endian targets.
+#[cfg(unix)]
 #[inline]
 const fn object_bits_le(word: u64) -> u64 {
     // Sign-extending the low half copies the kind bit into bits 32..=63; the mask keeps the fd
@@ -95,12 +102,14 @@ const fn object_bits_le(word: u64) -> u64 {
 }
 
 /// [`object_bits`] for big-endian targets: the fd's bytes are the high half.
+#[cfg(unix)]
 #[inline]
 const fn object_bits_be(word: u64) -> u64 {
     ((word & FD_MASK) << 32) | ((word >> KIND_SHIFT) & 1) << KIND_BYTE_BE
 }
 
-#[cfg(test)]
+// The tests take fds as `i32` and `EventObject` as Unix lays it out.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use crate::EventObject;

@@ -18,12 +18,21 @@
 #[path = "conformance/support/fds.rs"]
 mod fds;
 
+// The fd names on every platform (sockets on Windows), which `fds` uses; each binary uses
+// a few of them.
+#[allow(dead_code, unused_imports)]
+#[path = "conformance/support/fd.rs"]
+mod fd;
+
+use fd::AsRawFd;
 use pollio::{Backend, Interest, Mode, OsPoller, Poller, Registration, Waker};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+#[cfg(unix)]
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+#[cfg(unix)]
+use std::os::fd::OwnedFd;
 use std::time::Duration;
 
 /// Rounds of every kind of wait counted by the test.
@@ -106,17 +115,31 @@ struct Setup {
     busy_waker: Waker,
     idle: OsPoller,
     idle_waker: Waker,
-    edge: File,
-    edge_peer: File,
-    _level: File,
-    level_peer: File,
+    edge: End,
+    edge_peer: End,
+    _level: End,
+    level_peer: End,
 }
+
+/// One end of a socket pair: a `File` on Unix, a TCP socket on Windows.
+#[cfg(unix)]
+type End = File;
+/// One end of a socket pair: a `File` on Unix, a TCP socket on Windows.
+#[cfg(windows)]
+type End = std::net::TcpStream;
 
 /// A non-blocking socket pair as two `File`s, read and written through read(2) and
 /// write(2), which Miri's sockets implement (std's `UnixStream` uses recv(2) and send(2)).
-fn file_pair() -> (File, File) {
+#[cfg(unix)]
+fn file_pair() -> (End, End) {
     let (a, b) = fds::unix_pair();
     (File::from(OwnedFd::from(a)), File::from(OwnedFd::from(b)))
+}
+
+/// A non-blocking TCP pair (Windows has no socketpair).
+#[cfg(windows)]
+fn file_pair() -> (End, End) {
+    fds::unix_pair()
 }
 
 fn setup(backend: Backend) -> Setup {
@@ -241,19 +264,23 @@ fn the_counter_sees_allocations() {
 }
 
 /// Timers and signal sources add nothing to that: setting, cancelling, firing, waiting and
-/// reading counts allocate nothing once the sources exist.
+/// reading counts allocate nothing once the sources exist. (Unix: Windows has neither yet.)
 #[test]
 #[cfg_attr(miri, ignore = "Miri has no timerfd or signalfd")]
-// Not where poll(2) is the only backend: no timer or signal sources there.
-#[cfg(not(any(
-    target_os = "illumos",
-    target_os = "solaris",
-    target_os = "haiku",
-    target_os = "hurd",
-    target_os = "nto",
-    target_os = "redox",
-    target_os = "cygwin",
-)))]
+// Unix, and not where poll(2) is the only backend: no timer or signal sources there (Windows
+// has no signals).
+#[cfg(all(
+    unix,
+    not(any(
+        target_os = "illumos",
+        target_os = "solaris",
+        target_os = "haiku",
+        target_os = "hurd",
+        target_os = "nto",
+        target_os = "redox",
+        target_os = "cygwin",
+    ))
+))]
 fn timer_and_signal_sources_do_not_allocate() {
     use pollio::Events;
     let poller = OsPoller::new().unwrap();

@@ -9,8 +9,8 @@
 //! - a `wait(-1)?` loop survives the storm and still gets its event.
 //!
 //! On the platform's own backend (`native::`) and, on Linux and Android, on poll(2) (`poll::`).
-//! Not under Miri, which cannot send signals.
-#![cfg(not(miri))]
+//! Not under Miri, which cannot send signals, nor on Windows, which has none.
+#![cfg(all(unix, not(miri)))]
 
 use pollio::{Backend, OsPoller, Poller, Registration};
 use std::io::Write;

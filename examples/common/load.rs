@@ -23,10 +23,9 @@
 //! A wrong echo, a connection error, a stuck or failing server, or a run in which no request
 //! completed is an error; the example then exits with a non-zero status.
 
-use pollio::{Interest, OsPoller, Poller, Registration, Registry};
+use pollio::{AsSource, Interest, OsPoller, Poller, Registration, Registry};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsFd;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -350,7 +349,7 @@ fn drain(poller: &mut OsPoller, registry: &Registry, clients: &mut [Client]) -> 
                 client.in_flight = false;
                 in_flight -= 1;
                 registry
-                    .deregister(client.stream.as_fd())
+                    .deregister(client.stream.as_source())
                     .map_err(|e| client.error("deregister", e))?;
             }
         }
@@ -373,7 +372,7 @@ fn connect_all(addr: SocketAddr, count: usize, registry: &Registry) -> Result<Ve
             .map_err(|e| format!("client {id}: connect: {e}"))?;
         warm_up(&mut stream, key)?;
         registry
-            .register(stream.as_fd(), reading(key))
+            .register(stream.as_source(), reading(key))
             .map_err(|e| format!("client {id}: register: {e}"))?;
         clients.push(Client {
             key,
@@ -486,7 +485,7 @@ impl Client {
             reading(self.key)
         };
         registry
-            .reregister(self.stream.as_fd(), registration)
+            .reregister(self.stream.as_source(), registration)
             .map_err(|e| self.error("modify", e))?;
         self.registered_writable = want_writable;
         Ok(())

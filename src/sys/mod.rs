@@ -7,6 +7,7 @@
 //! | Linux, Android | `epoll_or_poll.rs`: one of the two below, chosen at run time | epoll (default), poll |
 //! | macOS, iOS, FreeBSD, NetBSD, OpenBSD, DragonFly | `kqueue.rs` | kqueue |
 //! | illumos, Solaris, and the other Unix targets in [`on_poll_only_targets`] | `poll.rs` | poll |
+//! | Windows (64-bit) | `windows.rs` | AFD polls on an I/O completion port |
 //!
 //! illumos and Solaris also have event ports (`port_associate`), which would scale better than
 //! poll(2); they take the poll(2) backend because it is the one that can be tested here, through
@@ -56,8 +57,17 @@
 //! `kqueue_sources.rs`, knotes of their own filters; the poll-only targets: `no_sources.rs`,
 //! whose constructors answer `Unsupported`.
 //!
-//! Built on these, for every backend: `fill_objects(&[Event], &mut Vec<EventObject>)`, the
-//! seed API's conversion (`objects.rs`).
+//! Built on these, for every Unix backend: `fill_objects(&[Event], &mut Vec<EventObject>)`,
+//! the seed API's conversion (`objects.rs`).
+//!
+//! Windows (`windows.rs`, with the system declarations in `afd.rs`) provides the same items
+//! over sockets (`RawSocket` where the others take an fd): AFD poll requests completing on an
+//! I/O completion port, a posted completion as the wake-up source, its own `fill_objects`
+//! (`EventObject` is 16 bytes there), timers kept in a table each wait consults
+//! (`windows_timers.rs`), child exits posted by the thread pool's waits
+//! (`windows_children.rs`), and a signal source whose constructor returns `Unsupported`
+//! (`windows_sources.rs`). Its registration-table errors are pollio's
+//! own (`AlreadyExists`, `NotFound`), since no system call reports them.
 
 /// Expands its items on Linux and Android only.
 macro_rules! on_epoll_targets {
@@ -99,9 +109,16 @@ macro_rules! on_poll_only_targets {
     )*};
 }
 
-/// Expands its items on every target that has a backend. `lib.rs` puts every module behind it,
-/// so a target without one compiles to the single error below and nothing else.
-macro_rules! on_supported_targets {
+/// Expands its items on Windows only (64-bit: see `windows.rs`).
+macro_rules! on_windows_targets {
+    ($($item:item)*) => {$(
+        #[cfg(windows)]
+        $item
+    )*};
+}
+
+/// Expands its items on every Unix target that has a backend.
+macro_rules! on_unix_targets {
     ($($item:item)*) => {
         on_epoll_targets! { $($item)* }
         on_kqueue_targets! { $($item)* }
@@ -109,8 +126,18 @@ macro_rules! on_supported_targets {
     };
 }
 
-// The three lists above, together: keep them in step.
+/// Expands its items on every target that has a backend. `lib.rs` puts every module behind it,
+/// so a target without one compiles to the single error below and nothing else.
+macro_rules! on_supported_targets {
+    ($($item:item)*) => {
+        on_unix_targets! { $($item)* }
+        on_windows_targets! { $($item)* }
+    };
+}
+
+// The four lists above, together: keep them in step.
 #[cfg(not(any(
+    windows,
     target_os = "linux",
     target_os = "android",
     target_os = "macos",
@@ -135,15 +162,13 @@ mod no_backend {
                 "pollio has no backend for ",
                 $what,
                 ": it needs epoll (Linux, Android), kqueue (macOS, iOS, FreeBSD, NetBSD, OpenBSD, \
-                 DragonFly) or poll(2) (illumos, Solaris, Haiku, GNU/Hurd, QNX Neutrino, Redox, \
-                 Cygwin)"
+                 DragonFly), poll(2) (illumos, Solaris, Haiku, GNU/Hurd, QNX Neutrino, Redox, \
+                 Cygwin) or Windows' AFD and I/O completion ports"
             ));
         };
     }
 
     // Named where the target is one rustc knows and std supports; one arm applies.
-    #[cfg(windows)]
-    no_backend_for!("Windows (target_family = \"windows\")");
     #[cfg(target_family = "wasm")]
     no_backend_for!("WebAssembly (target_family = \"wasm\")");
     #[cfg(target_os = "fuchsia")]
@@ -161,7 +186,6 @@ mod no_backend {
     #[cfg(target_os = "uefi")]
     no_backend_for!("UEFI (target_os = \"uefi\")");
     #[cfg(not(any(
-        windows,
         target_family = "wasm",
         target_os = "fuchsia",
         target_os = "aix",
@@ -176,6 +200,9 @@ mod no_backend {
 
 on_supported_targets! {
     pub(crate) use backend::*;
+}
+
+on_unix_targets! {
     pub(crate) use objects::fill_objects;
     mod objects;
 }
@@ -195,6 +222,12 @@ on_kqueue_targets! {
 on_poll_only_targets! {
     mod poll;
     use poll as backend;
+}
+
+// Its timers, signals and child exits are in files of their own beside it.
+on_windows_targets! {
+    mod windows;
+    use windows as backend;
 }
 
 // Timers, signals and child exits: kernel objects of their own where the platform has them.
@@ -228,7 +261,9 @@ on_supported_targets! {
             format!("the {backend} backend is not available on this platform"),
         )
     }
+}
 
+on_unix_targets! {
     /// Calls a libc function and turns its `-1` into the `io::Error` for `errno`.
     macro_rules! syscall {
         ($fn:ident ( $($arg:expr),* $(,)? )) => {{

@@ -2,20 +2,31 @@
 //! poller usable. What the kernel refuses comes back as the OS error itself, with the errno
 //! epoll gives on every backend; only what no system call reports is pollio's own error.
 
-use crate::support::{
-    assert_usable, backend_of, duplicate_at, free_fd_number_for, next_event_for, send, unix_pair,
-    TempFile, INCIDENTAL_MODE,
-};
+use crate::support::errno::{EEXIST, ENOENT};
+#[cfg(unix)]
+use crate::support::fd::RawFd;
+use crate::support::fd::{AsFd, AsRawFd};
+use crate::support::{assert_usable, backend_of, next_event_for, send, unix_pair, INCIDENTAL_MODE};
+#[cfg(unix)]
+use crate::support::{duplicate_at, free_fd_number_for, TempFile};
 use pollio::{Backend, EventObject, Poller, Registration};
 use std::io::{self, ErrorKind};
-use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 /// The errno of an error that must have happened. Every failure the kernel reports reaches
-/// the caller as the OS error itself, so its kind is the one std derives from the errno.
+/// the caller as the OS error itself, so its kind is the one std derives from the errno. (On
+/// Windows, the two registration-table errors are pollio's own: see `support::errno`.)
 pub fn errno_of<T>(result: io::Result<T>) -> i32 {
     let Err(err) = result else {
         panic!("expected an error")
     };
+    #[cfg(windows)]
+    if err.raw_os_error().is_none() {
+        match err.kind() {
+            ErrorKind::AlreadyExists => return EEXIST,
+            ErrorKind::NotFound => return ENOENT,
+            _ => {}
+        }
+    }
     let errno = err
         .raw_os_error()
         .unwrap_or_else(|| panic!("not an OS error: {err:?}"));
@@ -37,6 +48,7 @@ pub fn own_error_kind<T>(result: io::Result<T>) -> ErrorKind {
     err.kind()
 }
 
+#[cfg(unix)]
 /// Every registration entry point answers a negative fd with `EBADF`, as epoll_ctl does.
 pub fn negative_fd_is_ebadf<P: Poller>() {
     let mut poller = P::new().expect("new");
@@ -50,6 +62,7 @@ pub fn negative_fd_is_ebadf<P: Poller>() {
     assert_usable(&mut poller);
 }
 
+#[cfg(unix)]
 /// An fd that is not open is `EBADF` for add, modify and delete alike: epoll checks the fd
 /// before it looks for a registration.
 pub fn closed_fd_is_ebadf<P: Poller>() {
@@ -68,6 +81,7 @@ pub fn closed_fd_is_ebadf<P: Poller>() {
     assert_usable(&mut poller);
 }
 
+#[cfg(unix)]
 /// epoll cannot poll regular files or directories (they are always ready) and says `EPERM`
 /// for every operation on them; the poll(2) backend says the same. kqueue accepts them.
 pub fn regular_file<P: Poller>() {
@@ -95,6 +109,7 @@ pub fn regular_file<P: Poller>() {
     assert_usable(&mut poller);
 }
 
+#[cfg(unix)]
 /// kqueue accepts a regular file and reports it readable while there is data past the file
 /// offset.
 fn regular_file_on_kqueue<P: Poller>() {
@@ -110,6 +125,7 @@ fn regular_file_on_kqueue<P: Poller>() {
     assert_usable(&mut poller);
 }
 
+#[cfg(unix)]
 /// A poller cannot watch its own queue: `EINVAL` from every entry point, as epoll_ctl says.
 pub fn own_fd_is_einval<P: Poller + AsRawFd>() {
     let mut poller = P::new().expect("new");
@@ -133,17 +149,17 @@ pub fn double_add_is_eexist<P: Poller>() {
         .add_with(fd, Registration::client(1).with_mode(INCIDENTAL_MODE))
         .expect("add_with");
     let again = Registration::server(2).with_mode(INCIDENTAL_MODE);
-    assert_eq!(errno_of(poller.add_with(fd, again)), libc::EEXIST);
+    assert_eq!(errno_of(poller.add_with(fd, again)), EEXIST);
     // The seed add is level-triggered, which Miri's epoll rejects before it looks at the fd.
     if !cfg!(miri) {
-        assert_eq!(errno_of(poller.add(EventObject::server(fd))), libc::EEXIST);
+        assert_eq!(errno_of(poller.add(EventObject::server(fd))), EEXIST);
     }
     assert_eq!(
         errno_of(poller.register(
             a.as_fd(),
             Registration::client(3).with_mode(INCIDENTAL_MODE)
         )),
-        libc::EEXIST
+        EEXIST
     );
     send(&b, b"x");
     assert_eq!(next_event_for(&mut poller, fd).key, 1);
@@ -158,14 +174,14 @@ pub fn unknown_fd_is_enoent<P: Poller>() {
     let (a, _b) = unix_pair();
     let fd = a.as_raw_fd();
     let reg = Registration::client(1).with_mode(INCIDENTAL_MODE);
-    assert_eq!(errno_of(poller.modify(fd, reg)), libc::ENOENT);
-    assert_eq!(errno_of(poller.delete(fd)), libc::ENOENT);
-    assert_eq!(errno_of(poller.reregister(a.as_fd(), reg)), libc::ENOENT);
-    assert_eq!(errno_of(poller.deregister(a.as_fd())), libc::ENOENT);
+    assert_eq!(errno_of(poller.modify(fd, reg)), ENOENT);
+    assert_eq!(errno_of(poller.delete(fd)), ENOENT);
+    assert_eq!(errno_of(poller.reregister(a.as_fd(), reg)), ENOENT);
+    assert_eq!(errno_of(poller.deregister(a.as_fd())), ENOENT);
     poller.add_with(fd, reg).expect("add_with");
     poller.delete(fd).expect("delete");
-    assert_eq!(errno_of(poller.delete(fd)), libc::ENOENT);
-    assert_eq!(errno_of(poller.modify(fd, reg)), libc::ENOENT);
+    assert_eq!(errno_of(poller.delete(fd)), ENOENT);
+    assert_eq!(errno_of(poller.modify(fd, reg)), ENOENT);
     assert_usable(&mut poller);
 }
 
@@ -180,6 +196,7 @@ pub fn bad_capacity_is_invalid_input<P: Poller>() {
     assert_usable(&mut poller);
 }
 
+#[cfg(unix)]
 /// Closing a registered fd ends its registration: `delete` then says `EBADF` (the fd is not
 /// open), and a new file that gets the same number can be added and reports its own events.
 pub fn delete_after_close_is_ebadf<P: Poller>() {
@@ -221,20 +238,25 @@ pub fn delete_after_close_is_ebadf<P: Poller>() {
 }
 
 backend_tests!(
+    #[cfg(unix)]
     negative_fd_is_ebadf,
+    #[cfg(unix)]
     closed_fd_is_ebadf,
     #[cfg_attr(
         miri,
         ignore = "Miri's epoll cannot watch regular files or directories"
     )]
+    #[cfg(unix)]
     regular_file,
     #[cfg_attr(
         miri,
         ignore = "Miri's epoll_ctl answers EFAULT, not Linux's EINVAL, for the epoll fd itself"
     )]
+    #[cfg(unix)]
     own_fd_is_einval,
     double_add_is_eexist,
     unknown_fd_is_enoent,
     bad_capacity_is_invalid_input,
+    #[cfg(unix)]
     delete_after_close_is_ebadf,
 );

@@ -5,11 +5,11 @@
 //! which the tests assert beside epoll's behaviour.
 
 use crate::errors::{errno_of, own_error_kind};
+use crate::support::fd::{AsFd, AsRawFd};
 use crate::support::{backend_of, unix_pair, watchdog, BlockingThread, RaiseOnDrop, PATIENCE};
 use pollio::{Backend, Events, Interest, Mode, Poller, Registration};
 use std::io::ErrorKind;
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread;

@@ -1,11 +1,11 @@
 //! Each interest is reported, and only what was asked for is reported.
 
+use crate::support::fd::AsRawFd;
 use crate::support::{
     assert_quiet, assert_quiet_for, backend_of, drain, fill, next_event_for, send, unix_pair,
     INCIDENTAL_MODE,
 };
 use pollio::{Backend, EventObject, Interest, Poller, Registration};
-use std::os::fd::AsRawFd;
 
 /// READABLE reports data to read and not the (always true) writability.
 pub fn readable_interest<P: Poller>() {
@@ -68,7 +68,7 @@ pub fn both_interest<P: Poller>() {
 }
 
 /// PRIORITY reports TCP urgent (out-of-band) data on epoll, as `EPOLLPRI`, and nothing else;
-/// on poll(2) as `POLLPRI`.
+/// on poll(2) as `POLLPRI`; on Windows, as AFD's expedited-receive condition.
 pub fn priority_interest<P: Poller>() {
     if backend_of::<P>() == Backend::Kqueue {
         return priority_interest_on_kqueue::<P>();
@@ -93,10 +93,7 @@ pub fn priority_interest<P: Poller>() {
     assert!(crate::support::poll_now(&mut poller)
         .iter()
         .any(|e| e.ready.priority));
-    let mut byte = 0u8;
-    // SAFETY: `byte` is one writable byte; `fd` is the open socket `local`.
-    let n = unsafe { libc::recv(fd, (&mut byte as *mut u8).cast(), 1, libc::MSG_OOB) };
-    assert_eq!((n, byte), (1, b'!'));
+    assert_eq!(recv_urgent(&local), b'!');
     assert_quiet_for(&mut poller, fd);
 }
 
@@ -119,7 +116,7 @@ fn priority_interest_on_kqueue<P: Poller>() {
 /// Polls briefly for a priority event on `fd`; ordinary data must not produce one.
 fn next_priority_or_timeout<P: Poller>(
     poller: &mut P,
-    fd: std::os::fd::RawFd,
+    fd: crate::support::fd::RawFd,
 ) -> Option<crate::support::Seen> {
     // The in-band bytes are delivered on loopback before send returns; a short wait still
     // gives a late delivery the chance to (wrongly) show up as priority.
@@ -128,6 +125,7 @@ fn next_priority_or_timeout<P: Poller>(
 }
 
 /// Sends one byte of TCP urgent data.
+#[cfg(unix)]
 fn send_urgent(peer: &std::net::TcpStream, byte: u8) {
     // SAFETY: sends one byte from a live local; the socket is open for the call.
     let n = unsafe {
@@ -139,6 +137,55 @@ fn send_urgent(peer: &std::net::TcpStream, byte: u8) {
         )
     };
     assert_eq!(n, 1, "send(MSG_OOB): {}", std::io::Error::last_os_error());
+}
+
+/// Reads the byte of urgent data waiting on `socket`.
+#[cfg(unix)]
+fn recv_urgent(socket: &std::net::TcpStream) -> u8 {
+    let mut byte = 0u8;
+    // SAFETY: `byte` is one writable byte; the socket is open for the call.
+    let n = unsafe {
+        libc::recv(
+            socket.as_raw_fd(),
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_OOB,
+        )
+    };
+    assert_eq!(n, 1, "recv(MSG_OOB): {}", std::io::Error::last_os_error());
+    byte
+}
+
+// Winsock's send and recv, for urgent data (libc has no Winsock).
+#[cfg(windows)]
+#[link(name = "ws2_32")]
+extern "system" {
+    #[link_name = "send"]
+    fn ws_send(s: usize, buf: *const u8, len: i32, flags: i32) -> i32;
+    #[link_name = "recv"]
+    fn ws_recv(s: usize, buf: *mut u8, len: i32, flags: i32) -> i32;
+}
+
+/// Winsock's `MSG_OOB`.
+#[cfg(windows)]
+const MSG_OOB: i32 = 1;
+
+/// Sends one byte of TCP urgent data.
+#[cfg(windows)]
+fn send_urgent(peer: &std::net::TcpStream, byte: u8) {
+    // SAFETY: sends one byte from a live local; the socket is open for the call.
+    let n = unsafe { ws_send(peer.as_raw_fd() as usize, &byte, 1, MSG_OOB) };
+    assert_eq!(n, 1, "send(MSG_OOB): {}", std::io::Error::last_os_error());
+}
+
+/// Reads the byte of urgent data waiting on `socket`.
+#[cfg(windows)]
+fn recv_urgent(socket: &std::net::TcpStream) -> u8 {
+    let mut byte = 0u8;
+    // SAFETY: `byte` is one writable byte; the socket is open for the call.
+    let n = unsafe { ws_recv(socket.as_raw_fd() as usize, &mut byte, 1, MSG_OOB) };
+    assert_eq!(n, 1, "recv(MSG_OOB): {}", std::io::Error::last_os_error());
+    byte
 }
 
 /// Interest combines and splits as a set of flags.

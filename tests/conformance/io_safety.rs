@@ -1,10 +1,10 @@
 //! I/O safety: borrowed-fd entry points, and pollio never closing what it was given.
 
-use crate::support::{
-    assert_quiet_for, drain, is_open, next_event_for, pipe, send, unix_pair, INCIDENTAL_MODE,
-};
+use crate::support::fd::{AsFd, AsRawFd};
+use crate::support::{assert_quiet_for, next_event_for, send, unix_pair, INCIDENTAL_MODE};
+#[cfg(unix)]
+use crate::support::{drain, is_open, pipe};
 use pollio::{EventKind, Poller, Registration};
-use std::os::fd::{AsFd, AsRawFd};
 
 /// `register`, `reregister` and `deregister` take a `BorrowedFd` and act on that fd.
 pub fn borrowed_fd_entry_points<P: Poller>() {
@@ -27,6 +27,7 @@ pub fn borrowed_fd_entry_points<P: Poller>() {
     assert_quiet_for(&mut poller, fd);
 }
 
+#[cfg(unix)]
 /// A `Registry` takes anything that is `AsFd`: a socket by reference, an `OwnedFd`, a
 /// `BorrowedFd`.
 pub fn registry_takes_as_fd<P: Poller>() {
@@ -49,6 +50,7 @@ pub fn registry_takes_as_fd<P: Poller>() {
     assert_quiet_for(&mut poller, fd);
 }
 
+#[cfg(unix)]
 /// Dropping the poller, its registries and wakers, or deregistering, never closes a
 /// registered fd: it stays open and usable.
 pub fn never_closes_registered_fds<P: Poller>() {
@@ -83,6 +85,7 @@ pub fn never_closes_registered_fds<P: Poller>() {
     assert_eq!(drain(&a), b"still here");
 }
 
+#[cfg(unix)]
 /// The kernel queue's fd is close-on-exec from the moment the poller exists (on every
 /// backend; the Linux-only `fd_leaks` test also checks the waker's descriptor).
 pub fn poller_fd_is_close_on_exec<P: Poller + AsRawFd>() {
@@ -100,7 +103,10 @@ pub fn poller_fd_is_close_on_exec<P: Poller + AsRawFd>() {
 
 backend_tests!(
     borrowed_fd_entry_points,
+    #[cfg(unix)]
     poller_fd_is_close_on_exec,
+    #[cfg(unix)]
     registry_takes_as_fd,
+    #[cfg(unix)]
     never_closes_registered_fds,
 );

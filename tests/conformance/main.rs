@@ -8,6 +8,11 @@
 //! backend's behaviour ask [`support::backend_of`] which one they run on and assert each
 //! backend's behaviour side by side.
 //!
+//! On Windows (`ci/windows.sh`, under Wine) the bodies run against the AFD backend, over TCP
+//! pairs where Unix uses socket pairs. The modules about signals and child exits are Unix
+//! only, and each test whose subject Windows does otherwise says why in
+//! `cfg_attr(windows, ignore = "…")`.
+//!
 //! Under Miri (`ci/miri.sh`), which emulates epoll but not poll(2), only `os_poller` is built;
 //! registrations whose mode a test is not about use `support::INCIDENTAL_MODE` (edge-triggered
 //! there, the only mode Miri's epoll accepts), and each test Miri cannot run says why in
@@ -41,10 +46,12 @@ macro_rules! backend_tests {
 mod support;
 
 mod buffer;
+#[cfg(unix)]
 mod closed_fds;
 mod errors;
 mod exclusive;
 mod interests;
+#[cfg(unix)]
 mod interrupts;
 mod io_safety;
 mod modes;
@@ -90,7 +97,10 @@ macro_rules! where_sources_exist {
 }
 
 where_sources_exist! {
+    // Child exits are tested with Unix commands, and Windows has no signals.
+    #[cfg(unix)]
     mod children;
+    #[cfg(unix)]
     mod signal_sources;
     mod timers;
 }

@@ -8,12 +8,12 @@
 //! (pollio parks the fd as a disabled read filter).
 
 use crate::errors::errno_of;
-use crate::support::{
-    assert_quiet_for, backend_of, duplicate_at, free_fd_number_for, next_event_for, send,
-    unix_pair, INCIDENTAL_MODE,
-};
+use crate::support::errno::{EEXIST, ENOENT};
+use crate::support::fd::{AsFd, AsRawFd};
+use crate::support::{assert_quiet_for, backend_of, next_event_for, send, unix_pair, INCIDENTAL_MODE};
+#[cfg(unix)]
+use crate::support::{duplicate_at, free_fd_number_for};
 use pollio::{Backend, Interest, Mode, Poller, Registration};
-use std::os::fd::{AsFd, AsRawFd};
 
 fn parked(key: u32) -> Registration {
     Registration::client(key)
@@ -56,17 +56,13 @@ pub fn modify_to_empty_parks<P: Poller>() {
         poller.modify(fd, parked(4).with_mode(mode)).expect("park");
         send(&b, b"x");
         assert_quiet_for(&mut poller, fd);
-        assert_eq!(
-            errno_of(poller.add_with(fd, parked(5))),
-            libc::EEXIST,
-            "{mode:?}"
-        );
+        assert_eq!(errno_of(poller.add_with(fd, parked(5))), EEXIST, "{mode:?}");
         poller
             .modify(fd, Registration::client(6).with_mode(mode))
             .expect("arm");
         assert_eq!(next_event_for(&mut poller, fd).key, 6, "{mode:?}");
         poller.delete(fd).expect("delete");
-        assert_eq!(errno_of(poller.delete(fd)), libc::ENOENT, "{mode:?}");
+        assert_eq!(errno_of(poller.delete(fd)), ENOENT, "{mode:?}");
     }
 }
 
@@ -91,6 +87,7 @@ pub fn parked_fd_and_hang_up<P: Poller>() {
     }
 }
 
+#[cfg(unix)]
 /// Closing a parked fd ends its registration like any other: delete then says `EBADF`.
 pub fn closing_a_parked_fd_ends_it<P: Poller>() {
     let poller = P::new().expect("new");
@@ -112,5 +109,6 @@ backend_tests!(
     )]
     modify_to_empty_parks,
     parked_fd_and_hang_up,
+    #[cfg(unix)]
     closing_a_parked_fd_ends_it,
 );

@@ -2,12 +2,11 @@
 //! `new`, `add`, `delete`, `wait` and `wait_timeout`, so they also run against a poller that
 //! implements nothing but 0.1.3's four required methods.
 
-use crate::support::{millis_under_miri, watchdog, PATIENCE};
+use crate::support::fd::{AsRawFd, RawFd};
+use crate::support::{blocking_pair, millis_under_miri, watchdog, PATIENCE};
 use pollio::{EventKind, EventObject, Poller};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 /// Waits (seed API) until `fd` is reported, and returns its object. Each wait may report an
@@ -88,7 +87,7 @@ pub fn seed_wait_zero_is_empty<P: Poller>() {
     let mut poller = P::new().expect("new");
     let start = Instant::now();
     assert!(poller.wait(0).expect("wait").is_empty());
-    let (a, _b) = UnixStream::pair().expect("socketpair");
+    let (a, _b) = blocking_pair();
     poller.add(EventObject::client(a.as_raw_fd())).expect("add");
     assert!(poller.wait(0).expect("wait").is_empty());
     assert!(start.elapsed() < PATIENCE, "wait(0) blocked");
@@ -97,7 +96,7 @@ pub fn seed_wait_zero_is_empty<P: Poller>() {
 /// `wait(ms)` with nothing ready never returns before `ms` milliseconds.
 pub fn seed_wait_ms_never_early<P: Poller>() {
     let mut poller = P::new().expect("new");
-    let (a, _b) = UnixStream::pair().expect("socketpair");
+    let (a, _b) = blocking_pair();
     poller.add(EventObject::client(a.as_raw_fd())).expect("add");
     for ms in [1, 5, 30] {
         let start = Instant::now();
@@ -128,7 +127,7 @@ pub fn seed_wait_timeout_never_early<P: Poller>() {
 /// reported, and unread data is reported on every wait until it is read.
 pub fn seed_add_is_read_and_level<P: Poller>() {
     let mut poller = P::new().expect("new");
-    let (a, mut b) = UnixStream::pair().expect("socketpair");
+    let (a, mut b) = blocking_pair();
     a.set_nonblocking(true).expect("set_nonblocking");
     let fd = a.as_raw_fd();
     poller.add(EventObject::client(fd)).expect("add");
@@ -148,7 +147,7 @@ pub fn seed_add_is_read_and_level<P: Poller>() {
 /// After `delete`, a ready fd is no longer reported, and it can be added again.
 pub fn seed_delete_stops_events<P: Poller>() {
     let mut poller = P::new().expect("new");
-    let (a, mut b) = UnixStream::pair().expect("socketpair");
+    let (a, mut b) = blocking_pair();
     let fd = a.as_raw_fd();
     poller.add(EventObject::server(fd)).expect("add");
     b.write_all(b"x").expect("write");
@@ -226,7 +225,7 @@ fn encode_decode_round_trip() {
     assert_eq!(EventObject::server(3).encode(), (3 << 8) | 1);
     let mut fds = vec![0, 1, 2, 7, 255, 256, 1023, 65_535, 1 << 20];
     if cfg!(target_pointer_width = "64") {
-        fds.push(i32::MAX);
+        fds.push(0x7fff_ffff);
     }
     for fd in fds {
         for object in [EventObject::server(fd), EventObject::client(fd)] {

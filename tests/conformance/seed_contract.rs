@@ -6,20 +6,24 @@
 //! `cargo update`; so the seed methods give exactly the errno epoll gives, on every backend.
 
 use crate::errors::errno_of;
-use crate::support::{
-    backend_of, duplicate_at, free_fd_number_for, unix_pair, watchdog, BlockingThread, TempFile,
-    PATIENCE,
-};
-use pollio::{Backend, EventObject, Poller};
+use crate::support::errno::{EEXIST, ENOENT};
+use crate::support::fd::AsRawFd;
+#[cfg(unix)]
+use crate::support::fd::RawFd;
+#[cfg(unix)]
+use crate::support::{backend_of, duplicate_at, free_fd_number_for, TempFile};
+use crate::support::{unix_pair, watchdog, BlockingThread, PATIENCE};
+#[cfg(unix)]
+use pollio::Backend;
+use pollio::{EventObject, Poller};
 use std::io::{self, ErrorKind};
-use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
-/// The errno of a failed seed call, and the kind std derives from it.
+/// The errno of a failed seed call, and its kind (on Unix, the one std derives from the errno).
 fn os_error<T>(result: io::Result<T>) -> (i32, ErrorKind) {
-    let errno = errno_of(result);
-    (errno, io::Error::from_raw_os_error(errno).kind())
+    let kind = result.as_ref().err().map(io::Error::kind);
+    (errno_of(result), kind.expect("an error"))
 }
 
 /// Adding an fd twice: `EEXIST`, `AlreadyExists`.
@@ -29,7 +33,7 @@ pub fn seed_double_add<P: Poller>() {
     poller.add(EventObject::client(a.as_raw_fd())).expect("add");
     assert_eq!(
         os_error(poller.add(EventObject::server(a.as_raw_fd()))),
-        (libc::EEXIST, ErrorKind::AlreadyExists)
+        (EEXIST, ErrorKind::AlreadyExists)
     );
 }
 
@@ -39,10 +43,11 @@ pub fn seed_delete_unknown<P: Poller>() {
     let (a, _b) = unix_pair();
     assert_eq!(
         os_error(poller.delete(a.as_raw_fd())),
-        (libc::ENOENT, ErrorKind::NotFound)
+        (ENOENT, ErrorKind::NotFound)
     );
 }
 
+#[cfg(unix)]
 /// A closed fd, for add and delete, and a negative one: `EBADF`.
 pub fn seed_closed_and_negative_fds<P: Poller>() {
     let poller = P::new().expect("new");
@@ -66,6 +71,7 @@ pub fn seed_closed_and_negative_fds<P: Poller>() {
 
 /// A regular file: epoll refuses it with `EPERM`, `PermissionDenied`, for add and delete; so
 /// does the poll(2) backend. kqueue polls it.
+#[cfg(unix)]
 pub fn seed_regular_file<P: Poller>() {
     if backend_of::<P>() == Backend::Kqueue {
         return seed_regular_file_on_kqueue::<P>();
@@ -78,6 +84,7 @@ pub fn seed_regular_file<P: Poller>() {
     assert_eq!(os_error(poller.delete(fd)), eperm);
 }
 
+#[cfg(unix)]
 /// A regular file: kqueue polls it (readable until end of file), so add and delete succeed.
 fn seed_regular_file_on_kqueue<P: Poller>() {
     let poller = P::new().expect("new");
@@ -125,8 +132,10 @@ backend_tests!(
         miri,
         ignore = "the seed add is level-triggered, which Miri's epoll refuses"
     )]
+    #[cfg(unix)]
     seed_closed_and_negative_fds,
     #[cfg_attr(miri, ignore = "Miri's epoll cannot watch regular files")]
+    #[cfg(unix)]
     seed_regular_file,
     seed_negative_timeouts_block,
 );

@@ -2,10 +2,10 @@
 //! methods. That this compiles proves every later method has a default body; the tests below
 //! check what those defaults do.
 
+use crate::support::fd::{AsFd, AsRawFd, RawFd};
 use crate::support::{unix_pair, PATIENCE};
 use pollio::{EventObject, Interest, Mode, OsPoller, Poller, Registration};
 use std::io::{self, ErrorKind, Write};
-use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// A user's own `Poller`, as 0.1.3 code would write it.
@@ -92,7 +92,7 @@ fn defaults_refuse_what_the_seed_cannot_do() {
     let reg = Registration::client(1);
     assert_eq!(error_kind(poller.timer(reg)), ErrorKind::Unsupported);
     assert_eq!(
-        error_kind(poller.signal(libc::SIGALRM, reg)),
+        error_kind(poller.signal(SIGALRM, reg)),
         ErrorKind::Unsupported
     );
     assert_eq!(
@@ -108,6 +108,12 @@ fn defaults_refuse_what_the_seed_cannot_do() {
 }
 
 /// The kind of an error that must have happened.
+/// A signal number to ask for (Windows has no signals, and libc no `SIGALRM` there).
+#[cfg(unix)]
+const SIGALRM: i32 = libc::SIGALRM;
+#[cfg(windows)]
+const SIGALRM: i32 = 14;
+
 fn error_kind<T>(result: io::Result<T>) -> ErrorKind {
     match result {
         Ok(_) => panic!("expected an error"),

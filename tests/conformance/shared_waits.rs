@@ -8,13 +8,13 @@
 //! are levels, found by every wait that looks until the data is read.
 
 use crate::errors::own_error_kind;
+use crate::support::fd::{AsFd, AsRawFd, RawFd};
 use crate::support::{
     drain, edge_is_level, send, unix_pair, watchdog, BlockingThread, RaiseOnDrop, INCIDENTAL_MODE,
     PATIENCE,
 };
 use pollio::{Events, Mode, Poller, Registration};
 use std::io::ErrorKind;
-use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
@@ -130,8 +130,12 @@ fn count_reports(reports: &mpsc::Receiver<usize>, quiet: Duration) -> Vec<usize>
 /// threads. (poll: edge-triggered is level-triggered, checked below.)
 pub fn edge_and_oneshot_reach_one_waiter<P: Poller + Sync>() {
     let _guard = watchdog("edge_and_oneshot_reach_one_waiter", 4 * PATIENCE);
-    let modes: &[Mode] = if edge_is_level::<P>() {
-        edge_as_level_stops_when_read::<P>();
+    // poll(2) and Windows report edge-triggered registrations as level-triggered ones, so
+    // there only the oneshot modes report a byte once.
+    let modes: &[Mode] = if edge_is_level::<P>() || cfg!(windows) {
+        if edge_is_level::<P>() {
+            edge_as_level_stops_when_read::<P>();
+        }
         &[Mode::Oneshot, Mode::EdgeOneshot]
     } else {
         &[Mode::Edge, Mode::Oneshot, Mode::EdgeOneshot]

@@ -1,13 +1,13 @@
 //! Threads: a `Registry` changes registrations while another thread waits, and the poller,
 //! its registries and wakers move and are shared across threads.
 
+use crate::support::fd::{AsFd, AsRawFd};
 use crate::support::{
     assert_quiet_for, assert_usable, edge_is_level, next_event_for, poll_for, poll_now, send,
     unix_pair, watchdog, BlockingThread, INCIDENTAL_MODE, PATIENCE,
 };
 use pollio::{EventKind, Interest, Mode, Poller, Registration};
 use std::collections::HashSet;
-use std::os::fd::{AsFd, AsRawFd};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Instant;
@@ -114,8 +114,9 @@ pub fn poller_moves_and_handles_are_shared<P: Poller + Send + 'static>() {
     let waker = poller.waker().expect("waker");
     let (collected, all_collected) = mpsc::channel();
     // Reported once each, so that afterwards only the wake can end a wait: edge-triggered, or
-    // oneshot where edges are reported as levels (poll) and the unread byte would repeat.
-    let once = if edge_is_level::<P>() {
+    // oneshot where edges are reported as levels (poll, Windows) and the unread byte would
+    // repeat.
+    let once = if edge_is_level::<P>() || cfg!(windows) {
         Mode::Oneshot
     } else {
         Mode::Edge

@@ -1,12 +1,12 @@
 //! Duration timeouts: never early, zero never blocks, huge means "block".
 
+use crate::support::fd::AsRawFd;
+use crate::support::Stream;
 use crate::support::{
     backend_of, millis_under_miri, poll_for, unix_pair, watchdog, BlockingThread, INCIDENTAL_MODE,
     PATIENCE,
 };
 use pollio::{Backend, Interest, Poller, Registration};
-use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -26,7 +26,7 @@ const LOWER_BOUNDS: [(Duration, usize); 5] = [
 
 /// A poller with one registered fd that never becomes ready, and that fd's socket pair,
 /// which the caller keeps open.
-fn idle_poller<P: Poller>() -> (P, (UnixStream, UnixStream)) {
+fn idle_poller<P: Poller>() -> (P, (Stream, Stream)) {
     let poller = P::new().expect("new");
     let (a, b) = unix_pair();
     let reg = Registration::client(1)
@@ -108,7 +108,7 @@ pub fn zero_does_not_block<P: Poller>() {
 
 /// Whether `P`'s backend takes timeouts finer than a millisecond in one wait: kqueue always
 /// does, epoll from Linux 5.11 on (`epoll_pwait2`; valgrind before 3.21 hides it), poll(2)
-/// where libc has ppoll(2).
+/// where libc has ppoll(2), Windows never.
 fn precise_waits<P: Poller>() -> bool {
     match backend_of::<P>() {
         Backend::Epoll => kernel_has_epoll_pwait2(),
@@ -119,6 +119,7 @@ fn precise_waits<P: Poller>() -> bool {
             target_os = "hurd",
             target_os = "cygwin",
         )),
+        Backend::Iocp => false,
         _ => true,
     }
 }

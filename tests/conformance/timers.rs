@@ -94,7 +94,9 @@ pub fn set_at_never_fires_early<P: Poller>() {
 }
 
 /// A 100 µs timer fires well before a millisecond has passed, where the kernel counts
-/// nanoseconds (every platform but OpenBSD and DragonFly, which count milliseconds).
+/// nanoseconds (every platform but OpenBSD and DragonFly, which count milliseconds). On
+/// Windows only the lower bound is checked: its waits take whole milliseconds, but a port's
+/// wait may end sooner (Wine's does), and the timer then fires as soon as a wait sees it due.
 pub fn fires_below_a_millisecond<P: Poller>() {
     let poller = P::new().expect("new");
     let timer = poller.timer(Registration::client(1)).expect("timer");
@@ -113,7 +115,7 @@ pub fn fires_below_a_millisecond<P: Poller>() {
     assert!(shortest >= after, "{shortest:?}");
     if cfg!(any(target_os = "openbsd", target_os = "dragonfly")) {
         assert!(shortest >= Duration::from_millis(1), "{shortest:?}");
-    } else {
+    } else if cfg!(not(windows)) {
         assert!(shortest < Duration::from_millis(1), "{shortest:?}");
     }
 }

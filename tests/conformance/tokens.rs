@@ -1,11 +1,11 @@
 //! 64-bit tokens: a registration's word of the caller's own, returned unchanged with its events.
 
 use crate::errors::own_error_kind;
+use crate::support::fd::{AsFd, AsRawFd};
 use crate::support::{send, unix_pair, INCIDENTAL_MODE, PATIENCE};
 use pollio::{Events, Mode, Poller, Registration};
 use std::collections::HashMap;
 use std::io::ErrorKind;
-use std::os::fd::{AsFd, AsRawFd};
 use std::time::{Duration, Instant};
 
 /// Tokens that exercise every bit, including the ones pollio's own word layout gives a meaning.

@@ -1,10 +1,10 @@
 //! The waker: ends a blocked wait from any thread, coalesces, and is never seen as an event.
 
+use crate::support::fd::AsRawFd;
 use crate::support::{
     poll_for, send, unix_pair, watchdog, BlockingThread, INCIDENTAL_MODE, PATIENCE,
 };
 use pollio::{Poller, Registration};
-use std::os::fd::AsRawFd;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};

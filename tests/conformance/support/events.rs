@@ -1,8 +1,8 @@
 //! Collecting events, and the checks tests end with.
 
 use super::fds::{send, unix_pair};
+use crate::support::fd::{AsRawFd, RawFd};
 use pollio::{Event, EventKind, Mode, Poller, Readiness, Registration};
-use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// How long a test waits for something that should happen at once. Generous, because the

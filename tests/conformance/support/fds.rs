@@ -1,14 +1,60 @@
 //! Descriptors to poll, and control over descriptor numbers.
+//!
+//! On Windows, which has no socketpair, the socket pairs are TCP pairs over loopback, and the
+//! helpers about descriptor numbers, pipes and limits do not exist.
 
+use super::fd::AsFd;
+#[cfg(unix)]
 use std::fs::File;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+#[cfg(unix)]
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
+#[cfg(unix)]
 use std::path::PathBuf;
+#[cfg(unix)]
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// True when the tests run under Wine (`ci/windows.sh` sets `POLLIO_UNDER_WINE`), so a test
+/// that needs what Wine does not do as Windows does can skip itself and say why.
+pub fn under_wine() -> bool {
+    std::env::var_os("POLLIO_UNDER_WINE").is_some()
+}
+
+/// One end of the tests' socket pairs: a Unix socket, or a TCP socket on Windows.
+#[cfg(unix)]
+pub type Stream = UnixStream;
+/// One end of the tests' socket pairs: a Unix socket, or a TCP socket on Windows.
+#[cfg(windows)]
+pub type Stream = TcpStream;
+
+/// A connected, blocking socket pair.
+#[cfg(unix)]
+pub fn blocking_pair() -> (Stream, Stream) {
+    UnixStream::pair().expect("socketpair")
+}
+
+/// A connected, blocking socket pair (TCP over loopback: Windows has no socketpair).
+#[cfg(windows)]
+pub fn blocking_pair() -> (Stream, Stream) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let peer = TcpStream::connect(listener.local_addr().expect("local_addr")).expect("connect");
+    let (local, _) = listener.accept().expect("accept");
+    local.set_nodelay(true).expect("set_nodelay");
+    peer.set_nodelay(true).expect("set_nodelay");
+    (local, peer)
+}
+
+/// A connected, non-blocking TCP pair on Windows, which has no socketpair.
+#[cfg(windows)]
+pub fn unix_pair() -> (Stream, Stream) {
+    tcp_pair()
+}
+
 /// A connected, non-blocking Unix socket pair.
+#[cfg(unix)]
 pub fn unix_pair() -> (UnixStream, UnixStream) {
     let (a, b) = UnixStream::pair().expect("socketpair");
     for end in [&a, &b] {
@@ -18,7 +64,7 @@ pub fn unix_pair() -> (UnixStream, UnixStream) {
 }
 
 /// Makes a socket non-blocking, as `set_nonblocking` does.
-#[cfg(not(miri))]
+#[cfg(all(unix, not(miri)))]
 fn set_nonblocking(socket: &UnixStream) {
     socket.set_nonblocking(true).expect("set_nonblocking");
 }
@@ -62,6 +108,7 @@ pub fn tcp_pair() -> (TcpStream, TcpStream) {
 }
 
 /// A pipe: (read end, write end).
+#[cfg(unix)]
 pub fn pipe() -> (OwnedFd, OwnedFd) {
     let mut fds = [-1; 2];
     // SAFETY: `fds` has room for the two descriptors pipe(2) writes.
@@ -109,6 +156,7 @@ pub fn drain(from: impl Read + AsFd) -> Vec<u8> {
     }
 }
 
+#[cfg(unix)]
 /// A descriptor number no other test in this process will be handed: descriptors are
 /// allocated lowest first, so numbers near the top of the limit stay free, and each test that
 /// needs one passes its own `slot`.
@@ -119,7 +167,7 @@ pub fn free_fd_number(slot: RawFd) -> RawFd {
 }
 
 /// The soft limit on descriptor numbers.
-#[cfg(not(miri))]
+#[cfg(all(unix, not(miri)))]
 fn fd_limit() -> libc::rlim_t {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -137,12 +185,14 @@ fn fd_limit() -> libc::rlim_t {
     1024
 }
 
+#[cfg(unix)]
 /// True when `fd` is an open descriptor of this process.
 pub fn is_open(fd: RawFd) -> bool {
     // SAFETY: F_GETFD only reads the descriptor table; any number is safe to ask about.
     unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
 }
 
+#[cfg(unix)]
 /// A duplicate of `fd` placed at descriptor number `number`, which must be free.
 pub fn duplicate_at(fd: impl AsFd, number: RawFd) -> OwnedFd {
     assert!(!is_open(number), "fd {number} is already open");
@@ -164,11 +214,13 @@ pub fn duplicate_at(fd: impl AsFd, number: RawFd) -> OwnedFd {
 }
 
 /// A regular file in the temporary directory, removed on drop.
+#[cfg(unix)]
 pub struct TempFile {
     pub file: File,
     path: PathBuf,
 }
 
+#[cfg(unix)]
 impl TempFile {
     pub fn with_contents(contents: &[u8]) -> TempFile {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -190,15 +242,22 @@ impl TempFile {
     }
 }
 
+#[cfg(unix)]
 impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
 }
 
+/// Windows has no limit on descriptor numbers to raise.
+#[cfg(windows)]
+pub fn raise_fd_limit(_wanted: usize) {}
+
 /// Raises the soft descriptor limit to the hard one (capped where the OS refuses more), for
 /// tests that open more descriptors than a default soft limit of 256 or 1024 allows.
-pub fn raise_fd_limit(wanted: libc::rlim_t) {
+#[cfg(unix)]
+pub fn raise_fd_limit(wanted: usize) {
+    let wanted = wanted as libc::rlim_t;
     if cfg!(miri) {
         // Miri has no descriptor limit to raise (and no getrlimit).
         return;

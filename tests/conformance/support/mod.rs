@@ -1,7 +1,9 @@
 //! Helpers shared by the conformance tests.
 
 mod backend;
+pub mod errno;
 mod events;
+pub mod fd;
 mod fds;
 mod threads;
 

@@ -79,14 +79,17 @@ impl BlockingThread {
 }
 
 /// A POSIX thread id that can be handed to another thread to signal this one.
+#[cfg(unix)]
 #[derive(Clone, Copy)]
 pub struct ThreadId(pub libc::pthread_t);
 
 // SAFETY: a pthread_t is only an identifier (a pointer on macOS); sending it to another thread
 // lets that thread name this one in pthread_kill, which is valid while this thread lives, and
 // every test joins the signalling thread before the signalled one returns.
+#[cfg(unix)]
 unsafe impl Send for ThreadId {}
 
+#[cfg(unix)]
 impl ThreadId {
     pub fn current() -> ThreadId {
         // SAFETY: pthread_self takes no arguments and cannot fail.
@@ -103,6 +106,7 @@ impl ThreadId {
 }
 
 /// Installs `handler` for `signal` without `SA_RESTART`, so blocking calls see `EINTR`.
+#[cfg(unix)]
 pub fn install_handler(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) {
     // SAFETY: an all-zero sigaction is a valid value (no flags, empty mask) to fill in.
     let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
