@@ -42,7 +42,9 @@ impl Timeout {
         Timeout::Precise(d)
     }
 
-    /// The timeout as a duration; `None` blocks.
+    /// The timeout as a duration; `None` blocks. (For the poll(2) backend; Windows converts
+    /// timeouts its own way.)
+    #[cfg(unix)]
     #[inline]
     pub(crate) fn duration(self) -> Option<Duration> {
         match self {

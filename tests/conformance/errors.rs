@@ -6,10 +6,12 @@ use crate::support::errno::{EEXIST, ENOENT};
 #[cfg(unix)]
 use crate::support::fd::RawFd;
 use crate::support::fd::{AsFd, AsRawFd};
-use crate::support::{assert_usable, backend_of, next_event_for, send, unix_pair, INCIDENTAL_MODE};
+use crate::support::{assert_usable, next_event_for, send, unix_pair, INCIDENTAL_MODE};
 #[cfg(unix)]
-use crate::support::{duplicate_at, free_fd_number_for, TempFile};
-use pollio::{Backend, EventObject, Poller, Registration};
+use crate::support::{backend_of, duplicate_at, free_fd_number_for, TempFile};
+#[cfg(unix)]
+use pollio::Backend;
+use pollio::{EventObject, Poller, Registration};
 use std::io::{self, ErrorKind};
 
 /// The errno of an error that must have happened. Every failure the kernel reports reaches
