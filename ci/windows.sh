@@ -12,8 +12,8 @@
 #   system32.
 #
 # It runs the test suite (`cargo test --lib --bins --tests`: doctests need a rustdoc that runs
-# on the target), the examples as smoke tests (release builds), and a compile check for
-# x86_64-pc-windows-msvc. Under Wine, POLLIO_UNDER_WINE=1 is set, so a test that needs what
+# on the target), the examples as smoke tests (release builds), builds the paired benchmark
+# runner (bench/windows.sh runs it), and a compile check for x86_64-pc-windows-msvc. Under Wine, POLLIO_UNDER_WINE=1 is set, so a test that needs what
 # Wine does not do as Windows does can say so and check what Wine does.
 #
 # Usage: ci/windows.sh                      everything above
@@ -75,6 +75,14 @@ for example in "${examples[@]}"; do
         failed+=("example ${words[0]}")
 done
 echo "== examples built and run in $(elapsed "$start") s"
+
+# The paired benchmark runner, built (not run: it needs a quiet machine and minutes; see
+# bench/windows.sh). A debug build, which shares the standard library built for the tests.
+echo "== cargo build --bench compare (pollio-bench) --target $target"
+start=$(now)
+/usr/bin/cargo build --quiet "${build_std[@]}" --target "$target" --target-dir "$target_dir" \
+    -p pollio-bench --bench compare || failed+=(bench-build)
+echo "== built in $(elapsed "$start") s"
 
 # MSVC: the standard library builds for it without Microsoft's linker, so a check (which
 # links nothing) runs here too.
