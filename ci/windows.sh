@@ -12,8 +12,8 @@
 #   system32.
 #
 # It runs the test suite (`cargo test --lib --bins --tests`: doctests need a rustdoc that runs
-# on the target), the examples as smoke tests (release builds), and a compile check for
-# x86_64-pc-windows-msvc. Under Wine, POLLIO_UNDER_WINE=1 is set, so a test that needs what
+# on the target), the examples as smoke tests (release builds), builds the paired benchmark
+# runner (bench/windows.sh runs it), and a compile check for x86_64-pc-windows-msvc. Under Wine, POLLIO_UNDER_WINE=1 is set, so a test that needs what
 # Wine does not do as Windows does can say so and check what Wine does.
 #
 # Usage: ci/windows.sh                      everything above
@@ -21,66 +21,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-target=x86_64-pc-windows-gnu
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-    sudo=(sudo)
-fi
-need=()
-for pkg in gcc-mingw-w64-x86-64 wine64; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
-done
-sysroot=$(/usr/bin/rustc --print sysroot 2>/dev/null || true)
-if [ ! -x /usr/bin/cargo ] || [ ! -f "$sysroot/lib/rustlib/src/rust/library/std/Cargo.toml" ]; then
-    need+=(rustc-web cargo-web rust-web-src)
-fi
-if [ "${#need[@]}" -gt 0 ]; then
-    echo "== installing ${need[*]}"
-    start=$(date +%s)
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "${need[@]}"
-    echo "== installed in $(($(date +%s) - start)) s"
-fi
-
-# Only Debian's toolchain: no rustup override may pick another compiler.
-unset RUSTUP_TOOLCHAIN RUSTC RUSTDOC RUSTC_WRAPPER RUSTFLAGS CARGO_BUILD_TARGET
-# Debian's wine64 package keeps its programs in /usr/lib/wine (the `wine` package would only
-# add launchers in /usr/bin).
-export PATH="/usr/bin:/usr/lib/wine:$PATH"
-export RUSTC_BOOTSTRAP=1
-target_dir="${CARGO_TARGET_DIR:-$PWD/target}/windows"
-mkdir -p "$target_dir"
-
-# The Wine prefix: scratch, under the target directory, never the home directory.
-export WINEPREFIX="$target_dir/wineprefix"
-export WINEDEBUG=-all
-system32="$WINEPREFIX/drive_c/windows/system32"
-if [ ! -f "$WINEPREFIX/.pollio-ready" ]; then
-    echo "== preparing the Wine prefix"
-    start=$(now)
-    rm -rf "$WINEPREFIX"
-    # No Mono or Gecko: nothing here needs .NET or a browser engine, and their installers
-    # would ask for a download.
-    WINEDLLOVERRIDES="mscoree,mshtml=" wine64 wineboot -i
-    wineserver64 -w
-    touch "$WINEPREFIX/.pollio-ready"
-    echo "== prefix ready in $(elapsed "$start") s"
-fi
-
-dll="$target_dir/bcryptprimitives.dll"
-if [ ! -f "$dll" ] || [ ci/windows/bcryptprimitives.c -nt "$dll" ]; then
-    x86_64-w64-mingw32-gcc -shared -O2 -Wall -Werror -o "$dll" ci/windows/bcryptprimitives.c \
-        -ladvapi32
-fi
-cmp -s "$dll" "$system32/bcryptprimitives.dll" || cp "$dll" "$system32/bcryptprimitives.dll"
-
-export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
-export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="env POLLIO_UNDER_WINE=1 wine64"
-build_std=(-Zbuild-std=std,panic_abort,test)
+# shellcheck source=windows/env.sh
+source ci/windows/env.sh
 
 /usr/bin/cargo --version
 wine64 --version
@@ -133,6 +75,14 @@ for example in "${examples[@]}"; do
         failed+=("example ${words[0]}")
 done
 echo "== examples built and run in $(elapsed "$start") s"
+
+# The paired benchmark runner, built (not run: it needs a quiet machine and minutes; see
+# bench/windows.sh). A debug build, which shares the standard library built for the tests.
+echo "== cargo build --bench compare (pollio-bench) --target $target"
+start=$(now)
+/usr/bin/cargo build --quiet "${build_std[@]}" --target "$target" --target-dir "$target_dir" \
+    -p pollio-bench --bench compare || failed+=(bench-build)
+echo "== built in $(elapsed "$start") s"
 
 # MSVC: the standard library builds for it without Microsoft's linker, so a check (which
 # links nothing) runs here too.

@@ -4,8 +4,9 @@
 //! round (A B C D, B C D A, C D A B, ...: each round starts one later), so that every
 //! implementation sees the same machine noise within a round and none always follows the same
 //! other one. It prints, per implementation, the median time per unit,
-//! the min–max spread, and the median over rounds of the per-round ratio to raw epoll with its
-//! 25th–75th percentiles. On a shared, noisy machine only those ratios mean much.
+//! the min–max spread, and the median over rounds of the per-round ratio to the baseline with
+//! its 25th–75th percentiles. On a shared, noisy machine only those ratios mean much. The
+//! baseline is raw epoll on Linux, polling elsewhere (`bench/windows.sh` runs this under Wine).
 //!
 //! Options (after `--`):
 //!
@@ -19,7 +20,7 @@
 
 mod common;
 
-use common::{workloads, Contender, Workload};
+use common::{workloads, Contender, Workload, BASELINE};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -141,10 +142,11 @@ fn run(options: &Options) {
     let budget = Duration::from_secs_f64(options.seconds / selected.len() as f64);
     println!(
         "Paired comparison: {} workloads, about {:.1} s each. Each round runs one batch of every \
-         implementation in turn, starting one later each round; ratios are per round, to raw \
-         epoll in the same round.\n",
+         implementation in turn, starting one later each round; ratios are per round, to {} in \
+         the same round.\n",
         selected.len(),
-        budget.as_secs_f64()
+        budget.as_secs_f64(),
+        BASELINE
     );
     let mut outcomes = Vec::new();
     for workload in &selected {
@@ -203,7 +205,7 @@ fn measure(workload: &Workload, budget: Duration) -> Outcome {
         workload.unit
     );
     println!(
-        "| implementation | median ns/{unit} | min–max | ratio to raw (median) | p25–p75 |",
+        "| implementation | median ns/{unit} | min–max | ratio to {BASELINE} (median) | p25–p75 |",
         unit = workload.unit
     );
     println!("|---|--:|--:|--:|--:|");
@@ -223,8 +225,10 @@ fn measure(workload: &Workload, budget: Duration) -> Outcome {
     let pollio = contenders.iter().position(|c| c.key() == "pollio");
     if let Some(p) = pollio {
         let mut line = String::from("\npollio against each peer, per round:");
+        let mut peers = 0;
         for (i, c) in contenders.iter().enumerate() {
             if i != p && i != 0 && !c.key().starts_with("pollio-") {
+                peers += 1;
                 let s = Summary::of(&ratio(p, i));
                 let _ = write!(
                     line,
@@ -236,7 +240,9 @@ fn measure(workload: &Workload, budget: Duration) -> Outcome {
                 );
             }
         }
-        println!("{}", line.trim_end_matches(';'));
+        if peers > 0 {
+            println!("{}", line.trim_end_matches(';'));
+        }
     }
     if workload.unit == "request" {
         let rates: Vec<String> = rows
@@ -285,9 +291,9 @@ fn ns(v: f64) -> String {
     }
 }
 
-/// One line per workload: pollio's ratio to raw and to each peer.
+/// One line per workload: pollio's ratio to the baseline and to each peer.
 fn peer_summary(outcomes: &[Outcome]) -> String {
-    let mut out = String::from("### Summary: median per-round ratio to raw epoll\n\n");
+    let mut out = format!("### Summary: median per-round ratio to {BASELINE}\n\n");
     out.push_str(
         "| workload | pollio | pollio wait(i32) | mio | polling |\n|---|--:|--:|--:|--:|\n",
     );

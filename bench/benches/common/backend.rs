@@ -3,7 +3,7 @@
 //! Each implementation is written the way its own documentation shows, so a workload measures
 //! what a user of that crate would get; the trait only gives the workloads one shape to call.
 
-use std::os::fd::BorrowedFd;
+use pollio::BorrowedSource;
 use std::time::Duration;
 
 /// Events one wait can return, for every implementation.
@@ -48,13 +48,13 @@ pub trait Backend: Sized + Send + 'static {
     }
 
     /// Registers `fd` for readability with `key` and the trigger `trigger_for(trigger)`.
-    fn register(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger);
+    fn register(&mut self, fd: BorrowedSource<'_>, key: u32, trigger: Trigger);
 
     /// Replaces the registration of `fd` (for oneshot: re-arms it).
-    fn rearm(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger);
+    fn rearm(&mut self, fd: BorrowedSource<'_>, key: u32, trigger: Trigger);
 
     /// Removes `fd`.
-    fn deregister(&mut self, fd: BorrowedFd<'_>);
+    fn deregister(&mut self, fd: BorrowedSource<'_>);
 
     /// One wait. Calls `visit` with the id of every event (its key, or its fd for an API that
     /// returns fds, see [`id`](Self::id)); the wake-up event is not visited. Returns the number
@@ -62,7 +62,7 @@ pub trait Backend: Sized + Send + 'static {
     fn wait(&mut self, timeout: Option<Duration>, visit: impl FnMut(u64)) -> usize;
 
     /// What `wait` passes to `visit` for `fd` registered with `key`.
-    fn id(fd: BorrowedFd<'_>, key: u32) -> u64 {
+    fn id(fd: BorrowedSource<'_>, key: u32) -> u64 {
         let _ = fd;
         u64::from(key)
     }

@@ -3,7 +3,6 @@
 use super::backend::{label, Backend, Trigger};
 use super::fds::{pairs, send_byte, Pair};
 use super::{measured_op, Contender, Make, Op};
-use std::os::fd::{AsFd, AsRawFd};
 use std::time::{Duration, Instant};
 
 /// Ready descriptors per wait.
@@ -33,7 +32,7 @@ impl Make for ReadySetup {
             id_sum += B::id(pair.watched(), key as u32);
             if self.0 == Trigger::Level {
                 // Level-triggered: the byte stays unread, so every wait reports the fd.
-                send_byte(pair.peer.as_fd(), 1);
+                send_byte(&pair.peer, 1);
             }
         }
         Box::new(Ready {
@@ -57,12 +56,8 @@ impl<B: Backend> Op for Ready<B> {
 impl<B: Backend> Ready<B> {
     /// Reads back everything the edge-triggered batch wrote.
     fn drain(&self) {
-        let mut buf = [0u8; 256];
         for pair in &self.pairs {
-            // SAFETY: reads at most `buf.len()` bytes into a live local buffer.
-            let n =
-                unsafe { libc::read(pair.watched.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            assert!(n > 0, "read: {}", std::io::Error::last_os_error());
+            super::fds::drain(&pair.watched);
         }
     }
 }
@@ -82,7 +77,7 @@ impl<B: Backend> Contender for Ready<B> {
         let mut took = Duration::ZERO;
         for i in 0..iters {
             for pair in &self.pairs {
-                send_byte(pair.peer.as_fd(), 1);
+                send_byte(&pair.peer, 1);
             }
             let start = Instant::now();
             measured_op(self);

@@ -3,7 +3,6 @@
 use super::backend::{label, Backend, Trigger};
 use super::fds::{send_byte, Pair};
 use super::{timed_ops, Contender, Make, Op};
-use std::os::fd::AsFd;
 use std::time::Duration;
 
 const KEY: u32 = 7;
@@ -61,7 +60,7 @@ struct RearmContender<B> {
 impl Make for Rearm {
     fn make<B: Backend>(&self) -> Box<dyn Contender> {
         let pair = Pair::new();
-        send_byte(pair.peer.as_fd(), 1);
+        send_byte(&pair.peer, 1);
         let mut backend = B::new();
         backend.register(pair.watched(), KEY, Trigger::Oneshot);
         let id = B::id(pair.watched(), KEY);

@@ -96,7 +96,9 @@ impl<B: Backend> Op for Side<B> {
     }
 }
 
-/// The first two CPUs this process may run on, if it may run on two.
+/// The first two CPUs this process may run on, if it may run on two. Linux only: elsewhere the
+/// threads are left where the scheduler puts them.
+#[cfg(target_os = "linux")]
 fn two_cpus() -> Option<[usize; 2]> {
     // SAFETY: cpu_set_t is plain data, for which all zeroes is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
@@ -111,7 +113,13 @@ fn two_cpus() -> Option<[usize; 2]> {
     Some([cpus.next()?, cpus.next()?])
 }
 
+#[cfg(not(target_os = "linux"))]
+fn two_cpus() -> Option<[usize; 2]> {
+    None
+}
+
 /// Pins the calling thread to `cpu`; a refusal only costs stability, so it is ignored.
+#[cfg(target_os = "linux")]
 fn pin_to(cpu: usize) {
     // SAFETY: as in two_cpus.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
@@ -120,6 +128,9 @@ fn pin_to(cpu: usize) {
     // SAFETY: `set` is a live cpu_set_t of the size given.
     unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
 }
+
+#[cfg(not(target_os = "linux"))]
+fn pin_to(_cpu: usize) {}
 
 impl<B: Backend> Contender for CrossThreadContender<B> {
     fn label(&self) -> String {

@@ -2,8 +2,8 @@
 
 use super::backend::{Backend, Trigger, Wake, CAPACITY};
 use polling::{Event, Events, PollMode, Poller};
+use pollio::{AsSource, BorrowedSource};
 use std::num::NonZeroUsize;
-use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,22 +44,26 @@ impl Backend for Polling {
         }
     }
 
-    fn register(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
+    fn register(&mut self, fd: BorrowedSource<'_>, key: u32, trigger: Trigger) {
         // SAFETY: every workload deregisters its fds, or drops the poller, before closing them.
         unsafe {
             self.poller
-                .add_with_mode(fd.as_raw_fd(), Event::readable(key as usize), mode(trigger))
+                .add_with_mode(
+                    fd.as_raw_source(),
+                    Event::readable(key as usize),
+                    mode(trigger),
+                )
                 .expect("polling add");
         }
     }
 
-    fn rearm(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
+    fn rearm(&mut self, fd: BorrowedSource<'_>, key: u32, trigger: Trigger) {
         self.poller
             .modify_with_mode(fd, Event::readable(key as usize), mode(trigger))
             .expect("polling modify");
     }
 
-    fn deregister(&mut self, fd: BorrowedFd<'_>) {
+    fn deregister(&mut self, fd: BorrowedSource<'_>) {
         self.poller.delete(fd).expect("polling delete");
     }
 

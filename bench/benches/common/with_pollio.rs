@@ -3,9 +3,10 @@
 //! (`add` / `wait(i32)` → `&[EventObject]`), and its rich API on the poll(2) backend.
 
 use super::backend::{Backend, Trigger, Wake, CAPACITY};
-use pollio::{Backend as Kernel, EventKind, EventObject, Events, Mode, OsPoller, Poller};
-use pollio::{PollPoller, Registration};
-use std::os::fd::{AsRawFd, BorrowedFd};
+use pollio::Registration;
+use pollio::{AsSource, BorrowedSource, EventKind, EventObject, Events, Mode, OsPoller, Poller};
+#[cfg(unix)]
+use pollio::{Backend as Kernel, PollPoller};
 use std::time::Duration;
 
 /// pollio's `Registration` / `poll` API.
@@ -42,21 +43,21 @@ impl Backend for Pollio {
         }
     }
 
-    fn register(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
+    fn register(&mut self, fd: BorrowedSource<'_>, key: u32, trigger: Trigger) {
         let registration = Registration::client(key).with_mode(mode(trigger));
         self.poller
             .register(fd, registration)
             .expect("pollio register");
     }
 
-    fn rearm(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
+    fn rearm(&mut self, fd: BorrowedSource<'_>, key: u32, trigger: Trigger) {
         let registration = Registration::client(key).with_mode(mode(trigger));
         self.poller
             .reregister(fd, registration)
             .expect("pollio reregister");
     }
 
-    fn deregister(&mut self, fd: BorrowedFd<'_>) {
+    fn deregister(&mut self, fd: BorrowedSource<'_>) {
         self.poller.deregister(fd).expect("pollio deregister");
     }
 
@@ -93,15 +94,15 @@ impl Backend for PollioInto {
         }
     }
 
-    fn register(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
+    fn register(&mut self, fd: BorrowedSource<'_>, key: u32, trigger: Trigger) {
         self.rich.register(fd, key, trigger);
     }
 
-    fn rearm(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
+    fn rearm(&mut self, fd: BorrowedSource<'_>, key: u32, trigger: Trigger) {
         self.rich.rearm(fd, key, trigger);
     }
 
-    fn deregister(&mut self, fd: BorrowedFd<'_>) {
+    fn deregister(&mut self, fd: BorrowedSource<'_>) {
         self.rich.deregister(fd);
     }
 
@@ -143,17 +144,19 @@ impl Backend for PollioSeed {
         Trigger::Level
     }
 
-    fn register(&mut self, fd: BorrowedFd<'_>, _key: u32, _trigger: Trigger) {
-        let object = EventObject::client(fd.as_raw_fd());
+    fn register(&mut self, fd: BorrowedSource<'_>, _key: u32, _trigger: Trigger) {
+        let object = EventObject::client(fd.as_raw_source());
         self.poller.add(object).expect("pollio add");
     }
 
-    fn rearm(&mut self, _fd: BorrowedFd<'_>, _key: u32, _trigger: Trigger) {
+    fn rearm(&mut self, _fd: BorrowedSource<'_>, _key: u32, _trigger: Trigger) {
         unreachable!("the seed API has no modify");
     }
 
-    fn deregister(&mut self, fd: BorrowedFd<'_>) {
-        self.poller.delete(fd.as_raw_fd()).expect("pollio delete");
+    fn deregister(&mut self, fd: BorrowedSource<'_>) {
+        self.poller
+            .delete(fd.as_raw_source())
+            .expect("pollio delete");
     }
 
     #[inline]
@@ -170,8 +173,8 @@ impl Backend for PollioSeed {
         objects.len()
     }
 
-    fn id(fd: BorrowedFd<'_>, _key: u32) -> u64 {
-        fd.as_raw_fd() as u64
+    fn id(fd: BorrowedSource<'_>, _key: u32) -> u64 {
+        fd.as_raw_source() as u64
     }
 
     fn waker(&mut self) -> pollio::Waker {
@@ -181,12 +184,14 @@ impl Backend for PollioSeed {
 
 /// pollio's `Registration` / `poll` API on the poll(2) backend (`PollPoller`), which reports
 /// edge-triggered registrations as level-triggered ones: every wait hands the kernel every
-/// registered fd.
+/// registered fd. Unix only: Windows has no poll(2) backend.
+#[cfg(unix)]
 pub struct PollioPoll {
     /// [`Pollio`]'s code over an `OsPoller` made on the poll(2) backend.
     rich: Pollio,
 }
 
+#[cfg(unix)]
 impl Backend for PollioPoll {
     type Waker = pollio::Waker;
     const NAME: &'static str = "pollio on poll(2)";
@@ -209,15 +214,15 @@ impl Backend for PollioPoll {
         }
     }
 
-    fn register(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
+    fn register(&mut self, fd: BorrowedSource<'_>, key: u32, trigger: Trigger) {
         self.rich.register(fd, key, trigger);
     }
 
-    fn rearm(&mut self, fd: BorrowedFd<'_>, key: u32, trigger: Trigger) {
+    fn rearm(&mut self, fd: BorrowedSource<'_>, key: u32, trigger: Trigger) {
         self.rich.rearm(fd, key, trigger);
     }
 
-    fn deregister(&mut self, fd: BorrowedFd<'_>) {
+    fn deregister(&mut self, fd: BorrowedSource<'_>) {
         self.rich.deregister(fd);
     }
 
